@@ -1,0 +1,211 @@
+/*
+** fds.c: open descriptors and the thread count, the two things the Lua
+** layer must know about the process before it enters the jail.
+**
+** Caveats: fds() and the close_fds() fallback learn the highest open
+** descriptor from /proc/self/fd when it is there; without /proc they
+** look up to the RLIMIT_NOFILE soft limit, capped at FD_SCAN_MAX.
+*/
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define FD_SCAN_MAX 65536
+
+
+/*
+** One past the highest descriptor that may be open.  /proc/self/fd is
+** exact; without it the soft descriptor limit bounds what open() could
+** have returned (XXX: unless the limit was lowered after a descriptor
+** above it was opened, or is above FD_SCAN_MAX).
+*/
+static int fd_bound(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  struct rlimit rl;
+  if (dir != NULL) {
+    struct dirent *e;
+    int self = dirfd(dir), top = -1;
+    while ((e = readdir(dir)) != NULL) {
+      char *end;
+      long fd = strtol(e->d_name, &end, 10);
+      if (*end == '\0' && end != e->d_name && fd != self && fd > top &&
+          fd < INT_MAX)
+        top = (int)fd;
+    }
+    closedir(dir);
+    return top + 1;
+  }
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur > FD_SCAN_MAX)
+    return FD_SCAN_MAX;
+  return (int)rl.rlim_cur;
+}
+
+
+/*
+** The kind of a descriptor, from fstat.
+*/
+static const char *fd_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "pipe";
+  if (S_ISDIR(mode) || S_ISREG(mode) || S_ISLNK(mode) || S_ISSOCK(mode) ||
+      S_ISCHR(mode) || S_ISBLK(mode))
+    return type_name(mode);
+  return "unknown";
+}
+
+
+/*
+** fds() -> list of { fd = n, kind = "directory" | "regular" | "socket" |
+** "pipe" | "char" | "block" | "link" | "unknown" }, lowest first.
+*/
+static int l_fds(lua_State *L) {
+  int bound = fd_bound(), fd, n = 0;
+  lua_newtable(L);
+  for (fd = 0; fd < bound; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+      continue;  /* EBADF: not open */
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, fd);
+    lua_setfield(L, -2, "fd");
+    lua_pushstring(L, fd_kind(st.st_mode));
+    lua_setfield(L, -2, "kind");
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+
+/*
+** Close every descriptor in lo..hi (hi may be INT_MAX): close_range
+** where the kernel has it, else one close() per descriptor up to the
+** bound.  Returns 0 or an errno value.
+*/
+static int close_between(int lo, int hi, int *bound) {
+  int fd;
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return errno;
+#endif
+  if (*bound < 0)
+    *bound = fd_bound();
+  for (fd = lo; fd <= hi && fd < *bound; fd++)
+    close(fd);
+  return 0;
+}
+
+
+/*
+** close_fds(keep) -> true: close every descriptor >= 3 that is not in
+** the list `keep` (nil is an empty list).
+*/
+static int l_close_fds(lua_State *L) {
+  int n = 0, i, j, lo = 3, bound = -1, err;
+  int *keep;
+  lua_settop(L, 1);
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+      lua_pop(L, 1);
+      if (++n > 65536)
+        luaL_argerror(L, 1, "keep: more than 65536 entries");
+    }
+  }
+  keep = (int *)lua_newuserdata(L, sizeof(int) * (size_t)(n + 1));
+  for (i = 0; i < n; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "keep[%d]", i + 1);
+    lua_rawgeti(L, 1, i + 1);
+    if (lua_isnil(L, -1))
+      luaL_argerror(L, 1, lua_pushfstring(L,
+        "%s: missing (expected a list with keys 1..%d)", what, n));
+    keep[i] = (int)check_whole(L, -1, 1, what, 0, INT_MAX - 1);
+    lua_pop(L, 1);
+  }
+  for (i = 1; i < n; i++) {  /* insertion sort: the list is short */
+    int v = keep[i];
+    for (j = i; j > 0 && keep[j - 1] > v; j--)
+      keep[j] = keep[j - 1];
+    keep[j] = v;
+  }
+  for (i = 0; i < n; i++) {
+    if (keep[i] < lo)
+      continue;
+    if (keep[i] > lo && (err = close_between(lo, keep[i] - 1, &bound)) != 0)
+      return push_error(L, err, "close_fds", NULL);
+    lo = keep[i] + 1;
+  }
+  if ((err = close_between(lo, INT_MAX, &bound)) != 0)
+    return push_error(L, err, "close_fds", NULL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/*
+** thread_count() -> the "Threads:" line of /proc/self/status, or nil
+** and a message when /proc is not mounted (inside a jail, say).
+*/
+static int l_thread_count(lua_State *L) {
+  char buf[8192];
+  size_t used = 0;
+  ssize_t got;
+  const char *p;
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    return push_error(L, err, "thread_count", "/proc/self/status");
+  }
+  while (used < sizeof buf - 1 &&
+         (got = read(fd, buf + used, sizeof buf - 1 - used)) != 0) {
+    if (got < 0) {
+      int err = errno;
+      if (err == EINTR)
+        continue;
+      close(fd);
+      return push_error(L, err, "thread_count", "/proc/self/status");
+    }
+    used += (size_t)got;
+  }
+  close(fd);
+  buf[used] = '\0';
+  p = strstr(buf, "\nThreads:");
+  if (p == NULL) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "thread_count /proc/self/status: no Threads line");
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)strtol(p + 9, NULL, 10));
+  return 1;
+}
+
+
+static const luaL_Reg fds_funcs[] = {
+  {"fds", l_fds},
+  {"close_fds", l_close_fds},
+  {"thread_count", l_thread_count},
+  {NULL, NULL}
+};
+
+
+/*
+** Register the descriptor functions in the module table.
+*/
+void confine_open_fds(lua_State *L) {
+  compat_setfuncs(L, fds_funcs);
+}
