@@ -168,9 +168,12 @@ static const char *find_unknown_name(lua_State *L, const char *text) {
       return NULL;
     for (;;) {  /* the names before the first operator */
       nlen = strcspn(p, ",=+- \t\n\r\f\v");
-      if (nlen > 0 && !(nlen == 3 && strncmp(p, "all", 3) == 0) &&
-          lookup_cap(lua_pushlstring(L, p, nlen), nlen) < 0)
-        return lua_tostring(L, -1);
+      if (nlen > 0 && !(nlen == 3 && strncmp(p, "all", 3) == 0)) {
+        lua_pushlstring(L, p, nlen);
+        if (lookup_cap(lua_tostring(L, -1), nlen) < 0)
+          return lua_tostring(L, -1);
+        lua_pop(L, 1);
+      }
       p += nlen;
       if (*p != ',')
         break;

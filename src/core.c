@@ -37,16 +37,18 @@ const char *describe_value(lua_State *L, int idx) {
         else
           snprintf(buf, sizeof buf, "%.17g", n);
       }
-      return lua_pushstring(L, buf), lua_tostring(L, -1);
+      lua_pushstring(L, buf);
+      return lua_tostring(L, -1);
     }
     case LUA_TSTRING: {
       size_t len;
       const char *s = lua_tolstring(L, idx, &len);
-      return lua_pushfstring(L, "string \"%s%s\"",
-        lua_pushlstring(L, s, len > 40 ? 40 : len), len > 40 ? "..." : "");
+      lua_pushlstring(L, s, len > 40 ? 40 : len);
+      return lua_pushfstring(L, "string \"%s%s\"", lua_tostring(L, -1),
+                             len > 40 ? "..." : "");
     }
     default:
-      return lua_pushstring(L, luaL_typename(L, idx)), lua_tostring(L, -1);
+      return lua_pushfstring(L, "%s", luaL_typename(L, idx));
   }
 }
 
