@@ -1,0 +1,196 @@
+--- Reading a policy from a Lua file.
+--
+-- The file must be a regular file owned by root or by the process's
+-- effective uid and not writable by group or others; so must every
+-- directory above it (a sticky directory such as /tmp may be writable by
+-- others: nobody else can rename or replace a file they do not own in it).
+-- Then nobody but root or the caller can swap the file between the check
+-- and the read.  The file runs as text only, in a fresh environment with
+-- the base functions that compute values, string, table, math, utf8 and
+-- os.getenv: it can compute a policy but reaches nothing else.
+-- @module confine.load
+
+local core = require("confine.core")
+local policy = require("confine.policy")
+
+local M = {}
+
+local error, format, ipairs, pairs, pcall, tostring, type =
+  error, string.format, ipairs, pairs, pcall, tostring, type
+local sub = string.sub
+local show = policy.show
+
+-- Largest policy file read, in bytes.
+local SIZE_MAX = 1024 * 1024
+
+-- Base functions a policy file may call: pure computation only.  load,
+-- loadfile, dofile, require, getmetatable (which reaches the shared string
+-- metatable), setmetatable, rawset, collectgarbage and print stay out.
+local BASE = { "assert", "error", "ipairs", "next", "pairs", "pcall",
+  "rawequal", "rawget", "rawlen", "select", "tonumber", "tostring", "type",
+  "unpack", "xpcall" }
+
+
+-- One clean line for a message: no newline, no control byte.
+local function one_line(s)
+  return (s:gsub("[\r\n]+", " "):gsub("%c", "?"))
+end
+
+
+local function refuse(path, fmt, ...)
+  error(one_line("confine: " .. path .. ": " .. format(fmt, ...)), 0)
+end
+
+
+-- A copy of a library table, so a policy file cannot change the caller's.
+local function copy(t, without)
+  local c = {}
+  for k, v in pairs(t) do
+    if k ~= without then c[k] = v end
+  end
+  return c
+end
+
+
+--- The environment a policy file runs in (a new table each time).
+-- @treturn table
+function M.environment()
+  local env = {}
+  for _, name in ipairs(BASE) do env[name] = _G[name] end
+  env._VERSION = _VERSION
+  env.string = copy(string, "dump")
+  env.table = copy(table)
+  env.math = copy(math)
+  if utf8 then env.utf8 = copy(utf8) end
+  env.os = { getenv = os.getenv }
+  env._G = env
+  return env
+end
+
+
+-- Judge one stat table: owner root or `uid`, not writable by group or
+-- others (unless `sticky_ok` and the sticky bit is set).
+local function unsafe(st, uid, sticky_ok)
+  if st.uid ~= 0 and st.uid ~= uid then
+    return format("is owned by uid %d (not root or uid %d)", st.uid, uid)
+  end
+  local writable = st.mode % 32 >= 16 or st.mode % 4 >= 2
+  if writable and not (sticky_ok and st.mode % 1024 >= 512) then
+    return format("is writable by group or others (mode %04o)", st.mode)
+  end
+end
+
+
+-- Check the file and every directory above it; returns the file's lstat.
+local function check_path(path, shown)
+  local _, euid = core.getresuid()
+  local parts = {}
+  for part in path:gmatch("[^/]+") do parts[#parts + 1] = part end
+  local dir = ""
+  for i = 0, #parts - 1 do
+    if i > 0 then dir = dir .. "/" .. parts[i] end
+    local here = dir == "" and "/" or dir
+    local lst, msg = core.lstat(here)
+    if not lst then refuse(shown, "cannot be checked (%s)", tostring(msg)) end
+    if lst.type == "link" then
+      -- XXX: the link's target is checked, not the directories above it
+      local why = unsafe(lst, euid, false)
+      if why then
+        refuse(shown, "is unsafe: the link %s %s", show(here), why)
+      end
+      lst, msg = core.stat(here)
+      if not lst then
+        refuse(shown, "cannot be checked (%s)", tostring(msg))
+      end
+    end
+    local why = unsafe(lst, euid, true)
+    if why then
+      refuse(shown, "is unsafe: the directory %s %s", show(here), why)
+    end
+  end
+  local st, msg = core.lstat(path)
+  if not st then refuse(shown, "cannot be read (%s)", tostring(msg)) end
+  if st.type ~= "regular" then
+    refuse(shown, "is not a regular file (it is a %s)", st.type)
+  end
+  local why = unsafe(st, euid, false)
+  if why then refuse(shown, "is unsafe: it %s", why) end
+  return st
+end
+
+
+-- Compile the text in `env`, on any Lua from 5.1 on; text only.
+local function compile(src, chunkname, env)
+  if sub(src, 1, 1) == "\27" then
+    return nil, "is precompiled bytecode; only source is accepted"
+  end
+  if sub(src, 1, 1) == "#" then
+    src = src:gsub("^[^\n]*", "", 1)
+  end
+  if setfenv then
+    local f, msg = loadstring(src, chunkname)
+    if f then setfenv(f, env) end
+    return f, msg
+  end
+  return load(src, chunkname, "t", env)
+end
+
+
+--- Load a policy table from a Lua file.
+-- @tparam string path the file
+-- @treturn table what the file returned (a table; validate it with
+--   `confine.policy`)
+-- @raise `confine: FILE:LINE: message` or `confine: FILE: message`, one
+--   line
+function M.load(path)
+  if type(path) ~= "string" or path == "" or path:find("\0", 1, true) then
+    error(one_line("confine: load: " .. show(path) .. " is not a path"), 0)
+  end
+  local full = path
+  if sub(path, 1, 1) ~= "/" then
+    local cwd, msg = core.getcwd()
+    if not cwd then refuse(path, "cannot be found (%s)", tostring(msg)) end
+    full = (cwd == "/" and "" or cwd) .. "/" .. path
+  end
+  local before = check_path(full, path)
+
+  local f, msg = io.open(full, "rb")
+  if not f then refuse(path, "cannot be opened (%s)", tostring(msg)) end
+  local src = f:read(SIZE_MAX + 1)
+  f:close()
+  src = src or ""
+  if #src > SIZE_MAX then
+    refuse(path, "is larger than %d bytes", SIZE_MAX)
+  end
+  -- the directories are safe, so this only catches root or the caller
+  -- changing it meanwhile
+  local after = core.lstat(full)
+  if not after or after.dev ~= before.dev or after.ino ~= before.ino then
+    refuse(path, "changed while it was read")
+  end
+
+  local chunk, err = compile(src, "@" .. path, M.environment())
+  if not chunk then
+    err = tostring(err)
+    if sub(err, 1, #path + 1) == path .. ":" then
+      error(one_line("confine: " .. err), 0)
+    end
+    refuse(path, "%s", err)
+  end
+  local ok, res = pcall(chunk)
+  if not ok then
+    if type(res) ~= "string" then
+      refuse(path, "raised %s", show(res))
+    end
+    if sub(res, 1, #path + 1) == path .. ":" then
+      error(one_line("confine: " .. res), 0)
+    end
+    refuse(path, "%s", res)
+  end
+  if type(res) ~= "table" then
+    refuse(path, "returned %s, not a policy table", show(res))
+  end
+  return res
+end
+
+return M

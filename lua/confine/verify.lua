@@ -1,0 +1,210 @@
+--- Reading the process state back: `status` and step 10 of the safe order.
+--
+-- Everything is read with system calls, never /proc, so it works inside a
+-- jail that hides /proc.  `run` compares the state with what the plan
+-- promised and then tries to get root back; every attempt must fail.
+-- @module confine.verify
+
+local core = require("confine.core")
+local plan = require("confine.plan")
+local policy = require("confine.policy")
+
+local M = {}
+
+local concat, format, ipairs, pairs, sort, tostring =
+  table.concat, string.format, ipairs, pairs, table.sort, tostring
+local bit_set = plan.bit_set
+
+-- Securebit names in bit order, for status().securebits_names.
+local SECUREBIT_NAMES = {
+  { "SECBIT_NOROOT", "noroot" },
+  { "SECBIT_NOROOT_LOCKED", "noroot_locked" },
+  { "SECBIT_NO_SETUID_FIXUP", "no_setuid_fixup" },
+  { "SECBIT_NO_SETUID_FIXUP_LOCKED", "no_setuid_fixup_locked" },
+  { "SECBIT_KEEP_CAPS", "keep_caps" },
+  { "SECBIT_KEEP_CAPS_LOCKED", "keep_caps_locked" },
+  { "SECBIT_NO_CAP_AMBIENT_RAISE", "no_cap_ambient_raise" },
+  { "SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", "no_cap_ambient_raise_locked" },
+}
+
+
+--- The names of the bits set in a securebits word.
+-- @tparam integer bits
+-- @treturn {string,...}
+function M.securebits_names(bits)
+  local out = {}
+  for _, b in ipairs(SECUREBIT_NAMES) do
+    if bit_set(bits, core[b[1]]) then out[#out + 1] = b[2] end
+  end
+  return out
+end
+
+
+-- A capability's name, also for numbers above libcap's own last one.
+local function cap_name(n)
+  return core.cap_name(n) or format("cap_%d", n)
+end
+
+
+--- The process's identity and privilege, read with system calls.
+-- @treturn table `{ uid = { real, effective, saved }, gid = {...},
+--   groups, caps = { effective, permitted, inheritable, bounding,
+--   ambient }, keepcaps, securebits, securebits_names, no_new_privs, cwd,
+--   threads }`; threads is nil where /proc is hidden
+function M.status()
+  local s = {}
+  local r, e, sv = core.getresuid()
+  s.uid = { real = r, effective = e, saved = sv }
+  r, e, sv = core.getresgid()
+  s.gid = { real = r, effective = e, saved = sv }
+  s.groups = core.getgroups()
+  sort(s.groups)
+  local last = core.cap_last()
+  local c = core.caps_get()
+  s.caps = { effective = {}, permitted = {}, inheritable = {},
+    bounding = {}, ambient = {} }
+  for n = 0, last do
+    local name = cap_name(n)
+    for _, set in ipairs({ "effective", "permitted", "inheritable" }) do
+      if c:get(set, n) then
+        s.caps[set][#s.caps[set] + 1] = name
+      end
+    end
+    if core.bound_get(n) then s.caps.bounding[#s.caps.bounding + 1] = name end
+    if core.ambient_get(n) then s.caps.ambient[#s.caps.ambient + 1] = name end
+  end
+  s.keepcaps = core.get_keepcaps()
+  s.securebits = core.get_securebits()
+  s.securebits_names = M.securebits_names(s.securebits)
+  s.no_new_privs = core.get_no_new_privs()
+  s.cwd = core.getcwd()
+  s.threads = core.thread_count()
+  return s
+end
+
+
+-- A list as text, for messages.
+local function list_text(t)
+  local parts = {}
+  for i, v in ipairs(t) do parts[i] = tostring(v) end
+  return "{" .. concat(parts, ", ") .. "}"
+end
+
+
+-- Compare two lists as sets.
+local function same_set(a, b)
+  local seen = {}
+  for _, v in ipairs(a) do seen[v] = true end
+  local n = 0
+  for _ in pairs(seen) do n = n + 1 end
+  local m = {}
+  for _, v in ipairs(b) do
+    if not seen[v] then return false end
+    m[v] = true
+  end
+  local k = 0
+  for _ in pairs(m) do k = k + 1 end
+  return n == k
+end
+
+
+-- The attempts to regain privilege, each of which must fail.
+local function regain(e, kept)
+  local tries = {}
+  if e.uid ~= 0 and not kept.cap_setuid then
+    tries[#tries + 1] = { "setuid(0)", core.setuid, 0 }
+    tries[#tries + 1] = { "setresuid(0, 0, 0)", core.setresuid, 0, 0, 0 }
+    tries[#tries + 1] = { "setresuid(nil, 0, nil)", core.setresuid,
+      nil, 0, nil }
+  end
+  if e.gid ~= 0 and not kept.cap_setgid then
+    tries[#tries + 1] = { "setgid(0)", core.setgid, 0 }
+    tries[#tries + 1] = { "setresgid(0, 0, 0)", core.setresgid, 0, 0, 0 }
+    tries[#tries + 1] = { "setgroups({0})", core.setgroups, { 0 } }
+  end
+  if not kept.cap_sys_chroot then
+    tries[#tries + 1] = { "chroot(\".\")", core.chroot, "." }
+  end
+  for _, t in ipairs(tries) do
+    local ok = t[2](t[3], t[4], t[5])
+    if ok then
+      return nil, format("%s succeeded: privilege can be regained", t[1])
+    end
+  end
+  return true
+end
+
+
+--- Step 10: compare the state with the plan's promise, then try to regain
+-- root.
+-- @tparam table e the verify step's arguments (`uid`, `gid`, `groups`,
+--   `caps`, `ambient`, `securebits`, `no_new_privs`, `cwd`, `last`)
+-- @return the status on success; nil and a message naming the first
+--   discrepancy otherwise
+function M.run(e)
+  local s = M.status()
+  local function bad(fmt, ...)
+    return nil, format("verify: " .. fmt, ...)
+  end
+  for _, which in ipairs({ "uid", "gid" }) do
+    local t, want = s[which], e[which]
+    if t.real ~= want or t.effective ~= want or t.saved ~= want then
+      return bad("%s is %s/%s/%s (real/effective/saved), expected %d",
+        which, tostring(t.real), tostring(t.effective), tostring(t.saved),
+        want)
+    end
+  end
+  if not same_set(s.groups, e.groups) then
+    return bad("groups are %s, expected %s", list_text(s.groups),
+      list_text(e.groups))
+  end
+
+  local kept = {}
+  for _, name in ipairs(e.caps) do kept[name] = true end
+  local c = core.caps_get()
+  for n = 0, e.last do
+    local name = cap_name(n)
+    local want = kept[name] == true
+    local checks = {
+      { "effective", c:get("effective", n), want },
+      { "permitted", c:get("permitted", n), want },
+      { "inheritable", c:get("inheritable", n), want and e.ambient },
+      { "bounding", core.bound_get(n), want },
+      { "ambient", core.ambient_get(n), want and e.ambient },
+    }
+    for _, k in ipairs(checks) do
+      if (k[2] and true or false) ~= (k[3] and true or false) then
+        return bad("%s is %s in the %s set, expected %s", name,
+          k[2] and "set" or "clear", k[1], k[3] and "set" or "clear")
+      end
+    end
+  end
+
+  if core.get_keepcaps() then return bad("keep-caps is still on") end
+  local bits = core.get_securebits()
+  for _, name in ipairs(e.securebits) do
+    local want = policy.securebits_value({ name })
+    for _, b in ipairs(SECUREBIT_NAMES) do
+      local v = core[b[1]]
+      if bit_set(want, v) and not bit_set(bits, v) then
+        return bad("securebit %s is not set", b[2])
+      end
+    end
+  end
+  if e.no_new_privs and not core.get_no_new_privs() then
+    return bad("no_new_privs is not set")
+  end
+  if e.cwd then
+    local cwd, msg = core.getcwd()
+    if cwd ~= e.cwd then
+      return bad("cwd is %s, expected %s", tostring(cwd or msg), e.cwd)
+    end
+  end
+
+  local ok, msg = regain(e, kept)
+  if not ok then return bad("%s", msg) end
+  s.verified = true
+  return s
+end
+
+return M
