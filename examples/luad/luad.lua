@@ -51,7 +51,7 @@ local socket = require("socket")
 
 local server = assert(socket.bind("127.0.0.1", port))
 io.stdout:write(format("luad: listening on 127.0.0.1:%d as uid %d, gid %d,"
-  .. " root %s\n", port, state.uid.real, state.gid.real, state.cwd))
+  .. " cwd %s\n", port, state.uid.real, state.gid.real, state.cwd))
 io.stdout:flush()
 
 local client = assert(server:accept())

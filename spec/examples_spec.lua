@@ -1,0 +1,192 @@
+--- examples/: the jailed web server and the Lua daemon, end to end.
+--
+-- Each example runs as root in a child shell, on 127.0.0.1 only, with its
+-- jail in a fresh directory under /run (every component of a jail must be
+-- root-owned and writable by no one else, which /tmp is not).  The run
+-- scripts check the daemon from the outside; these specs read what they
+-- printed from /proc/PID/status and check it again.
+
+local h = require("spec.helper")
+
+local format = string.format
+local q = h.shell_quote
+
+local NET_BIND_SERVICE = "0000000000000400"
+local NONE = "0000000000000000"
+
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+
+-- Run a shell command; return its exit status, stdout and stderr.
+local function sh(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  local a, b, c = os.execute(format("%s >%s 2>%s </dev/null", cmd, out,
+    err))
+  local code
+  if type(a) == "number" then
+    code = a >= 256 and math.floor(a / 256) or a
+  else
+    code = (b == "exit") and c or (128 + (c or 0))
+  end
+  local o, e = read(out), read(err)
+  os.remove(out)
+  os.remove(err)
+  return code, o, e
+end
+
+
+-- The TCP ports something listens on.
+local function listening()
+  local used = {}
+  for _, file in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+    local f = io.open(file, "r")
+    if f then
+      for line in f:lines() do
+        local port, state = line:match("^%s*%d+: %x+:(%x+) %x+:%x+ (%x+)")
+        if state == "0A" then
+          used[tonumber(port, 16)] = true
+        end
+      end
+      f:close()
+    end
+  end
+  return used
+end
+
+
+-- A port below 1024 that nothing listens on, from 900 up.
+local function free_port()
+  local used = listening()
+  for port = 900, 1023 do
+    if not used[port] then
+      return port
+    end
+  end
+  error("no free port in 900..1023")
+end
+
+
+-- A fresh root-owned directory under /run, removed after the spec.
+local function scratch()
+  local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
+  local dir = p:read("*l")
+  p:close()
+  assert.matches("^/run/confine%-spec%.", dir)
+  finally(function() os.execute("rm -rf " .. q(dir)) end)
+  return dir
+end
+
+
+-- Run an example's run script with DIR and PORT.
+local function example(name, dir, port)
+  return sh(format("CONFINE_LUA=%s CONFINE_BUILD=%s %s %s %d",
+    q(h.lua), q(h.build), q(h.root .. "/examples/" .. name .. "/run"),
+    q(dir), port))
+end
+
+
+-- The /proc/PID/status lines and Root line a run script printed.
+local function fields(out)
+  local t = {}
+  for name, value in out:gmatch("\n(%a+):\t([^\n]*)") do
+    t[name] = value:gsub("%s+", " "):gsub(" $", "")
+  end
+  return t
+end
+
+
+describe("examples", function()
+
+  describe("httpd", function()
+    h.it_root("serves the page from the jail as nobody, keeping only"
+      .. " cap_net_bind_service", function()
+        local dir, port = scratch(), free_port()
+        local code, out, err = example("httpd", dir, port)
+        assert.equal("", err)
+        assert.equal(0, code)
+        assert.matches("Served from a jail", out)
+        local t = fields(out)
+        assert.equal("65534 65534 65534 65534", t.Uid)
+        assert.equal("65534 65534 65534 65534", t.Gid)
+        assert.equal("", t.Groups)
+        assert.equal(NET_BIND_SERVICE, t.CapInh)
+        assert.equal(NET_BIND_SERVICE, t.CapPrm)
+        assert.equal(NET_BIND_SERVICE, t.CapEff)
+        assert.equal(NET_BIND_SERVICE, t.CapBnd)
+        assert.equal(NET_BIND_SERVICE, t.CapAmb)
+        assert.equal("1", t.NoNewPrivs)
+        assert.equal(dir .. "/root", t.Root)
+        assert.matches("\nhttpd: ok", out)
+        assert.is_nil(listening()[port])
+      end)
+
+    h.it_root("fails clearly when the port is taken", function()
+      local dir, port = scratch(), free_port()
+      local p = io.popen(format("busybox httpd -f -p 127.0.0.1:%d -h %s"
+        .. " >/dev/null 2>&1 & echo $!", port, q(dir)))
+      local pid = assert(tonumber(p:read("*l")))
+      p:close()
+      finally(function() os.execute("kill " .. pid) end)
+      for _ = 1, 50 do
+        if listening()[port] then break end
+        os.execute("sleep 0.1")
+      end
+      assert.is_true(listening()[port])
+      local code, out, err = example("httpd", dir, port)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("httpd: port: something already listens on port "
+        .. port, err)
+    end)
+
+    h.it_root("refuses a jail under /tmp before anything changes",
+      function()
+        local p = io.popen("mktemp -d /tmp/confine-spec.XXXXXX")
+        local dir = p:read("*l")
+        p:close()
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local port = free_port()
+        local code, _, err = example("httpd", dir, port)
+        assert.equal(1, code)
+        assert.matches("\nconfine: [^\n]*/tmp", "\n" .. err)
+        assert.matches("did not start listening", err)
+        assert.is_nil(listening()[port])
+      end)
+  end)
+
+
+  describe("luad", function()
+    h.it_root("confines itself in process and answers one request",
+      function()
+        local dir, port = scratch(), free_port()
+        local code, out, err = example("luad", dir, port)
+        assert.equal("", err)
+        assert.equal(0, code)
+        assert.matches("luad: listening on 127%.0%.0%.1:" .. port
+          .. " as uid 65534", out)
+        local t = fields(out)
+        assert.equal("65534 65534 65534 65534", t.Uid)
+        assert.equal("65534 65534 65534 65534", t.Gid)
+        assert.equal("", t.Groups)
+        assert.equal(NONE, t.CapInh)
+        assert.equal(NET_BIND_SERVICE, t.CapPrm)
+        assert.equal(NET_BIND_SERVICE, t.CapEff)
+        assert.equal(NET_BIND_SERVICE, t.CapBnd)
+        assert.equal(NONE, t.CapAmb)
+        assert.equal("1", t.NoNewPrivs)
+        assert.equal(dir .. "/root", t.Root)
+        assert.matches("hello from luad: GET / HTTP/1%.1\n"
+          .. "uid 65534 65534 65534, gid 65534 65534 65534, groups {}\n"
+          .. "effective caps {cap_net_bind_service},"
+          .. " bounding {cap_net_bind_service}, no_new_privs true", out)
+        assert.matches("\nluad: ok", out)
+        assert.is_nil(listening()[port])
+      end)
+  end)
+end)

@@ -1,0 +1,517 @@
+--- bin/confine: the launcher, run as a command in child processes.
+--
+-- Every spec runs bin/confine on the interpreter named by CONFINE_LUA, so
+-- the runtime loop of scripts/test covers it too.  The busted process
+-- itself never changes identity: `confine run` always runs in a child.
+
+local h = require("spec.helper")
+local json = require("dkjson")
+
+local format = string.format
+local q = h.shell_quote
+
+local LAUNCHER = h.root .. "/bin/confine"
+
+-- The lines of /proc/PID/status that make up a confinement.
+local FIELDS = { "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
+  "CapBnd", "CapAmb", "NoNewPrivs" }
+
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+
+-- Run a shell command; return its exit status, stdout and stderr.
+local function sh(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  local a, b, c = os.execute(format("%s >%s 2>%s </dev/null", cmd, out,
+    err))
+  local code
+  if type(a) == "number" then
+    code = a >= 256 and math.floor(a / 256) or a
+  else
+    code = (b == "exit") and c or (128 + (c or 0))
+  end
+  local o, e = read(out), read(err)
+  os.remove(out)
+  os.remove(err)
+  return code, o, e
+end
+
+
+-- Run the launcher with `args` (shell words, already quoted) under a clean
+-- environment plus `env` (a string of NAME=value words); a `prefix` (a
+-- command such as setpriv) runs it.
+local function confine(args, env, prefix)
+  return sh(format("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin %s"
+    .. " CONFINE_BUILD=%s %s %s %s %s", env or "", q(h.build),
+    prefix or "", h.lua, q(LAUNCHER), args))
+end
+
+
+-- A temporary policy file holding `text`, with mode `mode` (octal string,
+-- default 0644) and owner `owner` (default: the caller).
+local function policy(text, mode, owner)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  assert(os.execute("chmod " .. (mode or "0644") .. " " .. q(path)))
+  if owner then
+    assert(os.execute("chown " .. owner .. " " .. q(path)))
+  end
+  return path
+end
+
+
+-- Assert that stderr is exactly one clean line: "confine: ...", no
+-- traceback, no position inside confine's own Lua files.
+local function one_clean_line(err)
+  assert.matches("^confine: [^\n]+\n$", err)
+  assert.is_nil(err:find("traceback", 1, true))
+  assert.is_nil(err:find("/lua/confine", 1, true))
+  assert.is_nil(err:find("bin/confine:", 1, true))
+end
+
+
+-- The confinement lines of a /proc/PID/status text, as a table.
+local function status_fields(text)
+  local t = {}
+  for _, name in ipairs(FIELDS) do
+    local v = text:match("\n" .. name .. ":[ \t]*([^\n]*)")
+    t[name] = v and v:gsub("%s+", " "):gsub(" $", "")
+  end
+  return t
+end
+
+
+local NOBODY = [[
+return { user = "nobody", group = "nogroup", caps = { "net_bind_service" } }
+]]
+
+
+describe("bin/confine", function()
+
+  describe("options", function()
+    it("prints the usage with --help and exits 0", function()
+      local code, out = confine("--help")
+      assert.equal(0, code)
+      assert.matches("Usage: confine", out)
+      for _, cmd in ipairs({ "show", "check", "run" }) do
+        assert.matches(cmd, out)
+      end
+    end)
+
+    it("prints each command's usage with COMMAND --help", function()
+      for _, cmd in ipairs({ "show", "check", "run" }) do
+        local code, out, err = confine(cmd .. " --help")
+        assert.equal(0, code)
+        assert.equal("", err)
+        assert.matches("^Usage: confine " .. cmd, out)
+      end
+    end)
+
+    it("prints the version with --version", function()
+      local code, out = confine("--version")
+      assert.equal(0, code)
+      assert.matches("^confine %S+ %(Lua 5%.%d%)\n$", out)
+    end)
+
+    it("exits 2 with one line for an unknown command", function()
+      local code, out, err = confine("frobnicate")
+      assert.equal(2, code)
+      assert.equal("", out)
+      one_clean_line(err)
+      assert.matches("unknown command frobnicate", err)
+    end)
+
+    it("exits 2 with one line for an unknown option", function()
+      for _, args in ipairs({ "--frob", "show --frob", "check --frob x",
+        "run --frob x -- true" }) do
+        local code, _, err = confine(args)
+        assert.equal(2, code)
+        one_clean_line(err)
+        assert.matches("unknown option %-%-frob", err)
+      end
+    end)
+
+    it("exits 2 when no command is given", function()
+      local code, _, err = confine("")
+      assert.equal(2, code)
+      one_clean_line(err)
+    end)
+
+    it("exits 2 when run has no POLICY or no COMMAND", function()
+      local code, _, err = confine("run")
+      assert.equal(2, code)
+      assert.matches("POLICY is missing", err)
+      local path = policy(NOBODY)
+      code, _, err = confine("run " .. q(path) .. " --")
+      os.remove(path)
+      assert.equal(2, code)
+      one_clean_line(err)
+      assert.matches("COMMAND is missing", err)
+    end)
+  end)
+
+
+  describe("show", function()
+    it("prints ids, groups, the five sets and the flags", function()
+      local code, out, err = confine("show")
+      assert.equal(0, code)
+      assert.equal("", err)
+      for _, key in ipairs({ "uid", "gid", "groups", "effective",
+        "permitted", "inheritable", "bounding", "ambient", "keepcaps",
+        "securebits", "no_new_privs", "root", "cwd", "threads" }) do
+        assert.matches("\n?" .. key .. ": +%S", out)
+      end
+    end)
+
+    it("prints JSON that parses, with the same state", function()
+      local code, out = confine("show --json")
+      assert.equal(0, code)
+      local t, _, perr = json.decode(out)
+      assert.is_nil(perr)
+      assert.is_table(t)
+      local uid = tonumber((io.popen("id -u"):read("*l")))
+      assert.equal(uid, t.uid.real)
+      assert.equal(uid, t.uid.effective)
+      assert.is_table(t.groups)
+      for _, set in ipairs({ "effective", "permitted", "inheritable",
+        "bounding", "ambient" }) do
+        assert.is_table(t.caps[set])
+      end
+      assert.is_boolean(t.no_new_privs)
+      assert.equal(1, t.threads)
+      assert.equal("/", t.root)
+    end)
+
+    it("escapes control characters and bad UTF-8 in JSON strings", function()
+      local base = os.tmpname()
+      os.remove(base)
+      local name = "a\"b\\c\td\1e\127f\255g\226\130h"
+      local dir = base .. name
+      assert(os.execute("mkdir " .. q(dir)))
+      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s %s"
+        .. " show --json", q(dir), q(h.build), h.lua, q(LAUNCHER)))
+      os.execute("rmdir " .. q(dir))
+      assert.equal(0, code)
+      assert.is_nil(out:sub(1, -2):find("[\0-\31\127]"))
+      local t = json.decode(out)
+      assert.equal(base .. "a\"b\\c\td\1e\127f\239\191\189g"
+        .. "\239\191\189\239\191\189h",
+        t.cwd)
+    end)
+
+    it("reports / as the root directory outside a jail", function()
+      local code, out = confine("show")
+      assert.equal(0, code)
+      assert.matches("\nroot: +/\n", out)
+    end)
+  end)
+
+
+  describe("check", function()
+    it("prints the plan of a valid policy and exits 0", function()
+      local path = policy(NOBODY)
+      local code, out, err = confine("check " .. q(path))
+      os.remove(path)
+      assert.equal(0, code)
+      assert.equal("", err)
+      assert.matches("setresuid", out)
+      assert.matches("ambient", out)
+    end)
+
+    local bad = {
+      { "a parse error", "return {", "unexpected symbol near <eof>" },
+      { "a runtime error", "error('no way')", "no way" },
+      { "an error with a table value", "error({})", "table" },
+      { "a non-table return", "return 42", "table" },
+      { "no return", "local x = 1", "table" },
+      { "an unknown field", [[
+return { user = "nobody", colour = "red" }]], "policy.colour" },
+      { "a bad uid", [[
+return { user = -1 }]], "policy.user: %-1" },
+      { "an unknown capability", [[
+return { user = "nobody", caps = { "cap_fly" } }]], "policy.caps%[1%]" },
+      { "an unknown user", [[
+return { user = "no-such-user-here" }]], "no%-such%-user%-here" },
+      { "a relative jail", [[
+return { user = "nobody", chroot = "srv" }]], "policy.chroot" },
+    }
+    for _, case in ipairs(bad) do
+      it("exits 2 with one line naming the file for " .. case[1],
+        function()
+          local path = policy(case[2])
+          local code, out, err = confine("check " .. q(path))
+          os.remove(path)
+          assert.equal(2, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.truthy(err:find(path, 1, true))
+          assert.matches(case[3], err)
+        end)
+    end
+
+    it("checks the jail, not only the policy's fields", function()
+      for jail, reason in pairs({ ["/tmp"] = "writable by group or others",
+        ["/nonexistent/jail"] = "No such file or directory" }) do
+        local path = policy(format([[
+return { user = "nobody", chroot = %q }]], jail))
+        local code, out, err = confine("check " .. q(path))
+        os.remove(path)
+        assert.equal(2, code)
+        assert.equal("", out)
+        one_clean_line(err)
+        assert.truthy(err:find(path, 1, true))
+        assert.matches("policy%.chroot: \"" .. jail .. "\"", err)
+        assert.matches(reason, err)
+      end
+    end)
+
+    h.it_root("exits 2 when this process could not apply the policy",
+      function()
+        local path = policy(NOBODY)
+        local code, out, err = confine("check " .. q(path), nil,
+          "setpriv --reuid=65534 --regid=65534 --clear-groups")
+        os.remove(path)
+        assert.equal(2, code)
+        assert.equal("", out)
+        one_clean_line(err)
+        assert.matches("cap_net_bind_service", err)
+      end)
+
+    it("exits 2 for a file that does not exist", function()
+      local code, _, err = confine("check /nonexistent/policy.lua")
+      assert.equal(2, code)
+      one_clean_line(err)
+      assert.matches("/nonexistent/policy.lua", err)
+    end)
+
+    it("refuses a world-writable policy file", function()
+      local path = policy(NOBODY, "0666")
+      local code, _, err = confine("check " .. q(path))
+      os.remove(path)
+      assert.equal(2, code)
+      one_clean_line(err)
+      assert.truthy(err:find(path, 1, true))
+      assert.matches("writable", err)
+    end)
+
+    it("refuses a group-writable policy file", function()
+      local path = policy(NOBODY, "0620")
+      local code, _, err = confine("check " .. q(path))
+      os.remove(path)
+      assert.equal(2, code)
+      one_clean_line(err)
+      assert.matches("writable", err)
+    end)
+
+    h.it_root("refuses a policy file owned by someone else", function()
+      local path = policy(NOBODY, "0644", "65534:65534")
+      local code, _, err = confine("check " .. q(path))
+      os.remove(path)
+      assert.equal(2, code)
+      one_clean_line(err)
+      assert.truthy(err:find(path, 1, true))
+      assert.matches("owned", err)
+    end)
+  end)
+
+
+  describe("run", function()
+    h.it_root("executes COMMAND as the policy's user", function()
+      local path = policy(NOBODY)
+      local code, out, err = confine("run " .. q(path) .. " -- id -u")
+      os.remove(path)
+      assert.equal("", err)
+      assert.equal(0, code)
+      assert.equal("65534\n", out)
+    end)
+
+    h.it_root("passes COMMAND's exit status through", function()
+      local path = policy(NOBODY)
+      local code = confine("run " .. q(path) .. " -- sh -c 'exit 7'")
+      os.remove(path)
+      assert.equal(7, code)
+    end)
+
+    h.it_root("gives COMMAND a minimal environment for the new user",
+      function()
+        local path = policy(NOBODY)
+        local code, out = confine("run " .. q(path) .. " -- env",
+          "SECRET=x LANG=C.UTF-8 LC_TIME=C HOME=/root USER=root")
+        os.remove(path)
+        assert.equal(0, code)
+        local env = {}
+        for name, value in out:gmatch("([^=\n]+)=([^\n]*)") do
+          env[name] = value
+        end
+        assert.same({
+          PATH = "/usr/sbin:/usr/bin:/sbin:/bin",
+          HOME = "/nonexistent",
+          USER = "nobody",
+          LOGNAME = "nobody",
+          LANG = "C.UTF-8",
+          LC_TIME = "C",
+        }, env)
+      end)
+
+    h.it_root("sets PATH when the caller has none", function()
+      local path = policy(NOBODY)
+      local code, out = sh(format("env -i CONFINE_BUILD=%s %s %s run %s"
+        .. " -- /usr/bin/env", q(h.build), h.lua, q(LAUNCHER), q(path)))
+      os.remove(path)
+      assert.equal(0, code)
+      assert.matches("\nPATH=/usr/local/bin:/usr/bin:/bin\n", "\n" .. out)
+    end)
+
+    h.it_root("names a uid without a passwd entry by its number",
+      function()
+        local path = policy([[
+return { user = 4000000, group = 4000000 }]])
+        local code, out = confine("run " .. q(path) .. " -- env")
+        os.remove(path)
+        assert.equal(0, code)
+        assert.matches("\nUSER=4000000\n", "\n" .. out)
+        assert.matches("\nHOME=/\n", "\n" .. out)
+      end)
+
+    h.it_root("prints one line per phase on stderr with -v", function()
+      local path = policy(NOBODY)
+      local code, _, err = confine("run -v " .. q(path) .. " -- true")
+      os.remove(path)
+      assert.equal(0, code)
+      local n = 0
+      for line in err:gmatch("[^\n]+") do
+        assert.matches("^confine: ", line)
+        n = n + 1
+      end
+      assert.is_true(n >= 3)
+      assert.matches("confine: exec true\n$", err)
+    end)
+
+    h.it_root("exits 127 with one line when COMMAND is not found",
+      function()
+        local path = policy(NOBODY)
+        for _, cmd in ipairs({ "no-such-command-here", "/no/such/file" }) do
+          local code, out, err = confine("run " .. q(path) .. " -- " .. cmd)
+          assert.equal(127, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.truthy(err:find(cmd, 1, true))
+        end
+        os.remove(path)
+      end)
+
+    h.it_root("exits 126 with one line when COMMAND cannot be executed",
+      function()
+        local path = policy(NOBODY)
+        for _, cmd in ipairs({ "/etc/passwd", "/usr" }) do
+          local code, out, err = confine("run " .. q(path) .. " -- " .. cmd)
+          assert.equal(126, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.truthy(err:find(cmd, 1, true))
+        end
+        os.remove(path)
+      end)
+
+    h.it_root("exits 2 before anything changes for a bad policy",
+      function()
+        local path = policy([[
+return { user = "nobody", chroot = "/nonexistent/jail" }]])
+        local code, out, err = confine("run " .. q(path)
+          .. " -- id -u")
+        os.remove(path)
+        assert.equal(2, code)
+        assert.equal("", out)
+        one_clean_line(err)
+        assert.matches("/nonexistent/jail", err)
+      end)
+
+    h.it_root("runs COMMAND inside the policy's jail", function()
+      local dir = io.popen("mktemp -d /run/confine-spec.XXXXXX"):read("*l")
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      assert(os.execute(format("chmod 0755 %s && mkdir -m 0755 %s/bin"
+        .. " && cp /bin/busybox %s/bin/", q(dir), q(dir), q(dir))))
+      local path = policy(format([[
+return { user = "nobody", group = "nogroup", chroot = %q }]], dir))
+      local code, out = confine("run " .. q(path)
+        .. " -- busybox sh -c 'pwd; echo $HOME; ls /'")
+      os.remove(path)
+      assert.equal(0, code)
+      assert.equal("/\n/nonexistent\nbin\n", out)
+    end)
+  end)
+
+
+  describe("run compared with setpriv", function()
+    -- Each case: a policy, and the setpriv options that ask the kernel for
+    -- the same confinement.  The command in both is `cat /proc/self/status`.
+    local cases = {
+      {
+        "nobody keeping cap_net_bind_service through exec",
+        [[return { user = 65534, group = 65534,
+                   caps = { "net_bind_service" } }]],
+        "--reuid=65534 --regid=65534 --clear-groups"
+          .. " --inh-caps=-all,+net_bind_service"
+          .. " --ambient-caps=+net_bind_service"
+          .. " --bounding-set=-all,+net_bind_service --no-new-privs",
+      },
+      {
+        "daemon with no capability",
+        [[return { user = "daemon", group = "daemon" }]],
+        "--reuid=1 --regid=1 --clear-groups --inh-caps=-all"
+          .. " --bounding-set=-all --no-new-privs",
+      },
+      {
+        "nobody with supplementary groups and two capabilities",
+        [[return { user = "nobody", group = "nogroup", groups = { 4, 6 },
+                   caps = { "net_bind_service", "net_raw" } }]],
+        "--reuid=65534 --regid=65534 --groups=4,6"
+          .. " --inh-caps=-all,+net_bind_service,+net_raw"
+          .. " --ambient-caps=+net_bind_service,+net_raw"
+          .. " --bounding-set=-all,+net_bind_service,+net_raw"
+          .. " --no-new-privs",
+      },
+      {
+        "a kept capability that does not survive exec (ambient = false)",
+        [[return { user = "nobody", group = "nogroup", ambient = false,
+                   caps = { "net_bind_service" } }]],
+        "--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
+          .. " --bounding-set=-all,+net_bind_service --no-new-privs",
+      },
+      {
+        "a uid with no passwd entry, no_new_privs off",
+        [[return { user = 4000000, group = 4000001,
+                   no_new_privs = false }]],
+        "--reuid=4000000 --regid=4000001 --clear-groups --inh-caps=-all"
+          .. " --bounding-set=-all",
+      },
+    }
+
+    for _, case in ipairs(cases) do
+      h.it_root("leaves the same kernel state for " .. case[1], function()
+        local path = policy(case[2])
+        local code, mine, err = confine("run " .. q(path)
+          .. " -- cat /proc/self/status")
+        os.remove(path)
+        assert.equal("", err)
+        assert.equal(0, code)
+        local code2, theirs = sh("setpriv " .. case[3]
+          .. " cat /proc/self/status")
+        assert.equal(0, code2)
+        local a, b = status_fields(mine), status_fields(theirs)
+        for _, name in ipairs(FIELDS) do
+          assert.is_not_nil(b[name], name)
+        end
+        assert.same(b, a)
+      end)
+    end
+  end)
+end)
