@@ -150,7 +150,7 @@ local function check_list(field, v, what)
   local n, max = 0, 0
   local k = next(v)
   while k ~= nil do
-    if type(k) ~= "number" or k < 1 or floor(k) ~= k then
+    if type(k) ~= "number" or k < 1 or k > GROUPS_MAX or floor(k) ~= k then
       error(format("confine: policy.%s: has the key %s; a list of %s "
         .. "takes positions 1..n only", field, show(k), what), 0)
     end
@@ -164,8 +164,8 @@ local function check_list(field, v, what)
   end
   if max ~= n then
     error(format("confine: policy.%s: has a hole (%d entries, last at "
-      .. "position %d); a list of %s takes positions 1..n only",
-      field, n, max, what), 0)
+      .. "position %s); a list of %s takes positions 1..n only",
+      field, n, show(max), what), 0)
   end
   local out = {}
   for i = 1, n do out[i] = rawget(v, i) end
@@ -283,7 +283,8 @@ M.FIELDS = FIELDS
 
 -- The field part of a message for a key that is not a known field.
 local function key_text(k)
-  if type(k) == "string" and match(k, "^[A-Za-z_][A-Za-z0-9_]*$") then
+  if type(k) == "string" and #k <= SHOW_MAX
+      and match(k, "^[A-Za-z_][A-Za-z0-9_]*$") then
     return "." .. k
   end
   return "[" .. show(k) .. "]"
