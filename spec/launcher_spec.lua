@@ -216,7 +216,7 @@ describe("bin/confine", function()
 
 
   describe("check", function()
-    it("prints the plan of a valid policy and exits 0", function()
+    h.it_root("prints the plan of a valid policy and exits 0", function()
       local path = policy(NOBODY)
       local code, out, err = confine("check " .. q(path))
       os.remove(path)
@@ -432,6 +432,23 @@ return { user = "nobody", chroot = "/nonexistent/jail" }]])
         assert.equal("", out)
         one_clean_line(err)
         assert.matches("/nonexistent/jail", err)
+      end)
+
+    h.it_root("exits 121 with one line when a step after the first change"
+      .. " fails", function()
+        assert.equal(121, require("confine.apply").EXIT_STATUS)
+        -- /root passes the check (it exists) but nobody cannot enter it.
+        for _, on_error in ipairs({ "exit", "error" }) do
+          local path = policy(format([[
+return { user = "nobody", chdir = "/root", on_error = %q }]], on_error))
+          local code, out, err = confine("run " .. q(path) .. " -- id")
+          os.remove(path)
+          assert.equal(121, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.matches("chdir /root: Permission denied", err)
+          assert.matches("half%-confined", err)
+        end
       end)
 
     h.it_root("runs COMMAND inside the policy's jail", function()
