@@ -332,14 +332,22 @@ describe("confine.core", function()
       assert.matches("directory is closed", err, 1, true)
     end)
 
-    it("is closed by <close> and by the collector", function()
-      local fd
-      do
-        local d <close> = core.opendir_nofollow("/usr")
-        fd = d:fileno()
-      end
-      for _, e in ipairs(core.fds()) do assert.not_equals(fd, e.fd) end
-      fd = core.opendir_nofollow("/usr"):fileno()
+    h.it_if(_VERSION == "Lua 5.4", "needs Lua 5.4",
+      "is closed by a <close> variable", function()
+        local f = assert(load([[
+          local core = ...
+          local keep
+          do
+            local d <close> = core.opendir_nofollow("/usr")
+            keep = d
+          end
+          return tostring(keep)
+        ]]))
+        assert.equals("confine.dir (closed)", f(core))
+      end)
+
+    it("is closed by the collector", function()
+      local fd = core.opendir_nofollow("/usr"):fileno()
       collectgarbage()
       collectgarbage()
       for _, e in ipairs(core.fds()) do assert.not_equals(fd, e.fd) end
