@@ -227,7 +227,7 @@ describe("bin/confine", function()
     end)
 
     local bad = {
-      { "a parse error", "return {", "unexpected symbol near <eof>" },
+      { "a parse error", "return {", ":1: unexpected symbol near '?<eof>" },
       { "a runtime error", "error('no way')", "no way" },
       { "an error with a table value", "error({})", "table" },
       { "a non-table return", "return 42", "table" },
@@ -436,7 +436,8 @@ return { user = "nobody", chroot = "/nonexistent/jail" }]])
 
     h.it_root("exits 121 with one line when a step after the first change"
       .. " fails", function()
-        assert.equal(121, require("confine.apply").EXIT_STATUS)
+        local r = h.child("return require('confine.apply').EXIT_STATUS")
+        assert.equal(121, r.result)
         -- /root passes the check (it exists) but nobody cannot enter it.
         for _, on_error in ipairs({ "exit", "error" }) do
           local path = policy(format([[
