@@ -151,17 +151,30 @@ function M.child(body, opts)
   return res
 end
 
--- Busted's `it` and `pending` live in the spec file's environment, not in
--- _G; find them through the callers' environments.
-local function busted_env()
-  local getfenv = require("busted.compatibility").getfenv
-  for level = 3, 12 do
-    local ok, env = pcall(getfenv, level)
-    if ok and type(env) == "table" and env.it and env.pending then
+-- Busted's `it` and `pending` live in the spec files' environment (one
+-- proxy table for the whole run), not in _G.  Find it on the stack: when a
+-- spec file requires this module its main chunk is there.
+local function find_busted_env()
+  local ok, compat = pcall(require, "busted.compatibility")
+  if not ok then return nil end
+  for level = 2, 40 do
+    local info = debug.getinfo(level, "f")
+    if not info then break end
+    local env = compat.getfenv(info.func)
+    if type(env) == "table" and env.it and env.pending then
       return env
     end
   end
-  error("spec.helper: call this from inside a describe block", 3)
+end
+
+local spec_env = find_busted_env()
+
+local function busted_env()
+  spec_env = spec_env or find_busted_env()
+  if not spec_env then
+    error("spec.helper: require it from a spec file", 3)
+  end
+  return spec_env
 end
 
 
