@@ -166,7 +166,7 @@ function RUN.preload(a)
     local ok, err = pcall(require, name)
     if not ok then
       refuse("policy.preload: %s cannot be loaded (%s)", show(name),
-        (tostring(err):gsub("\n.*", "")))
+        (tostring(err):gsub("\n.*", ""):gsub(":$", "")))
     end
   end
   return true
