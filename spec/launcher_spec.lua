@@ -333,6 +333,19 @@ return { user = "nobody", chroot = %q }]], jail))
       assert.equal("65534\n", out)
     end)
 
+    h.it_root("leaves COMMAND's own options alone, with or without --",
+      function()
+        local path = policy(NOBODY)
+        for _, sep in ipairs({ " -- ", " " }) do
+          local code, out, err = confine("-v run " .. q(path) .. sep
+            .. "sh -c 'echo \"$0 $1\"' -v --help")
+          assert.equal(0, code)
+          assert.equal("-v --help\n", out)
+          assert.matches("confine: exec sh %-c", err)
+        end
+        os.remove(path)
+      end)
+
     h.it_root("passes COMMAND's exit status through", function()
       local path = policy(NOBODY)
       local code = confine("run " .. q(path) .. " -- sh -c 'exit 7'")
