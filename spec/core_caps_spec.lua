@@ -49,7 +49,7 @@ describe("confine.core", function()
     it("cap_value returns nil and a message for an unknown name",
       function()
         for _, n in ipairs({ "nosuch", "cap_nosuch", "12", "cap_12", "all",
-                             "net bind service", "cap_", "net_bind_service+ep" }) do
+            "net bind service", "cap_", "net_bind_service+ep" }) do
           local v, msg = core.cap_value(n)
           assert.is_nil(v)
           assert.equals("cap_value " .. n .. ": unknown capability", msg)
