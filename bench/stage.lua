@@ -1,0 +1,47 @@
+--- Run confine up to one stage and stop, for bench/run to count
+-- instructions with callgrind.
+--
+-- The cost of a stage is the difference between two runs that stop on
+-- either side of it: the interpreter's start-up and exit are in both and
+-- cancel out, and nothing is measured twice.
+--
+-- usage: lua5.4 bench/stage.lua STAGE POLICY
+--
+-- STAGE is one of
+--   none      start the interpreter and stop
+--   core      require "confine.core" (the C module and libcap)
+--   require   require "confine" (the whole module)
+--   load      and confine.load(POLICY)
+--   plan      and confine.plan(policy)
+--   apply     and confine.apply(policy) instead of plan
+-- A stage that fails raises, and the run is not counted.
+
+local stages = {
+  none = 0, core = 1, require = 2, load = 3, plan = 4, apply = 5,
+}
+
+local stage, path = arg[1], arg[2]
+local n = stages[stage or ""]
+if not n or not path then
+  error("usage: stage.lua none|core|require|load|plan|apply POLICY", 0)
+end
+
+if n >= 1 then
+  require "confine.core"
+end
+
+local confine
+if n >= 2 then
+  confine = require "confine"
+end
+
+local policy
+if n >= 3 then
+  policy = confine.load(path)
+end
+
+if n == 4 then
+  assert(confine.plan(policy))
+elseif n == 5 then
+  assert(confine.apply(policy))
+end
