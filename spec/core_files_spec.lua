@@ -332,19 +332,21 @@ describe("confine.core", function()
       assert.matches("directory is closed", err, 1, true)
     end)
 
-    h.it_if(_VERSION == "Lua 5.4", "needs Lua 5.4",
-      "is closed by a <close> variable", function()
-        local f = assert(load([[
-          local core = ...
-          local keep
-          do
-            local d <close> = core.opendir_nofollow("/usr")
-            keep = d
-          end
-          return tostring(keep)
-        ]]))
-        assert.equals("confine.dir (closed)", f(core))
-      end)
+    it("is closed by a <close> variable (on 5.4; __close is __gc before)", function()
+      local mt = getmetatable(core.opendir_nofollow("/usr"))
+      assert.equals(mt.__gc, mt.__close)
+      if _VERSION ~= "Lua 5.4" then return end
+      local f = assert(load([[
+        local core = ...
+        local keep
+        do
+          local d <close> = core.opendir_nofollow("/usr")
+          keep = d
+        end
+        return tostring(keep)
+      ]]))
+      assert.equals("confine.dir (closed)", f(core))
+    end)
 
     it("is closed by the collector", function()
       local fd = core.opendir_nofollow("/usr"):fileno()
