@@ -332,9 +332,10 @@ describe("confine.core", function()
       assert.matches("directory is closed", err, 1, true)
     end)
 
-    it("is closed by a <close> variable (on 5.4; __close is __gc before)", function()
-      local mt = getmetatable(core.opendir_nofollow("/usr"))
-      assert.equals(mt.__gc, mt.__close)
+    it("is closed by a <close> variable ", function()
+      local x = core.opendir_nofollow("/usr")
+      getmetatable(x).__close(x)  -- a plain function before 5.4
+      assert.equals("confine.dir (closed)", tostring(x))
       if _VERSION ~= "Lua 5.4" then return end
       local f = assert(load([[
         local core = ...
