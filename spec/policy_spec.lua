@@ -202,7 +202,8 @@ local BAD = {
 
 
 describe("confine.policy()", function()
-  describe("refuses every bad value with the field, the value and why", function()
+  describe("refuses every bad value with the field, the value and why",
+    function()
     for i, case in ipairs(BAD) do
       local name = ("%d: %s"):format(i, case[2]:sub(1, 70))
       it(name, function()

@@ -1,0 +1,102 @@
+-- confine.verify: after a real drop in a child, each kind of discrepancy
+-- is simulated by overriding one core function in a proxy, and verify must
+-- name it.
+local h = require("spec.helper")
+
+local BODY = [[
+local real = require("confine.core")
+local fake = {}
+package.loaded["confine.core"] = setmetatable(fake, { __index = real })
+local confine = require("confine")
+local verify = require("confine.verify")
+
+local plan = confine.plan({ user = "nobody", caps = { "net_raw" },
+  securebits = { "noroot_locked" }, chroot = "/run", chdir = "/" })
+local expected = plan[#plan].args
+assert(confine.apply(plan))
+
+local FAULTS = {
+  clean = {},
+  uid = { getresuid = function() return 65534, 65534, 0 end },
+  gid = { getresgid = function() return 0, 65534, 65534 end },
+  groups = { getgroups = function() return { 4 } end },
+  bounding = { bound_get = function(n)
+    return n == 0 or real.bound_get(n)
+  end },
+  ambient = { ambient_get = function(n) return n == 13 end },
+  keepcaps = { get_keepcaps = function() return true end },
+  securebits = { get_securebits = function() return 0 end },
+  nnp = { get_no_new_privs = function() return false end },
+  cwd = { getcwd = function() return "/tmp" end },
+  effective = { caps_get = function()
+    local c = real.caps_get()
+    c:set("effective", "cap_net_raw", false)
+    return c
+  end },
+  setuid = { setuid = function() return true end },
+  seteuid = { setresuid = function(r, e, s)
+    if r == nil and e == 0 then return true end
+    return real.setresuid(r, e, s)
+  end },
+  setresgid = { setresgid = function() return true end },
+  setgroups = { setgroups = function() return true end },
+  chroot = { chroot = function() return true end },
+}
+local out = {}
+for name, fault in pairs(FAULTS) do
+  for k, f in pairs(fault) do fake[k] = f end
+  local s, msg = verify.run(expected)
+  out[name] = s and "ok" or msg
+  for k in pairs(fault) do fake[k] = nil end
+end
+return out
+]]
+
+
+describe("confine.verify.run()", function()
+  h.it_root("names every discrepancy it reads back, and every regained "
+    .. "privilege", function()
+    local r = h.child(BODY)
+    assert.is_true(r.ok, r.stderr)
+    assert.are.same({
+      clean = "ok",
+      uid = "verify: uid is 65534/65534/0 (real/effective/saved), expected "
+        .. "65534",
+      gid = "verify: gid is 0/65534/65534 (real/effective/saved), expected "
+        .. "65534",
+      groups = "verify: groups are {4}, expected {}",
+      bounding = "verify: cap_chown is set in the bounding set, expected "
+        .. "clear",
+      ambient = "verify: cap_net_raw is set in the ambient set, expected "
+        .. "clear",
+      keepcaps = "verify: keep-caps is still on",
+      securebits = "verify: securebit noroot is not set",
+      nnp = "verify: no_new_privs is not set",
+      cwd = "verify: cwd is /tmp, expected /",
+      effective = "verify: cap_net_raw is clear in the effective set, "
+        .. "expected set",
+      setuid = "verify: setuid(0) succeeded: privilege can be regained",
+      seteuid = "verify: setresuid(nil, 0, nil) succeeded: privilege can "
+        .. "be regained",
+      setresgid = "verify: setresgid(0, 0, 0) succeeded: privilege can be "
+        .. "regained",
+      setgroups = "verify: setgroups({0}) succeeded: privilege can be "
+        .. "regained",
+      chroot = "verify: chroot(\".\") succeeded: privilege can be regained",
+    }, r.result)
+  end)
+end)
+
+
+describe("confine.verify.securebits_names()", function()
+  it("names each bit set", function()
+    package.path = h.root .. "/lua/?.lua;" .. package.path
+    package.cpath = h.build .. "/?.so;" .. package.cpath
+    local core = require("confine.core")
+    local verify = require("confine.verify")
+    assert.are.same({}, verify.securebits_names(0))
+    assert.are.same({ "noroot", "noroot_locked", "keep_caps_locked" },
+      verify.securebits_names(core.SECBIT_NOROOT + core.SECBIT_NOROOT_LOCKED
+        + core.SECBIT_KEEP_CAPS_LOCKED))
+  end)
+end)
