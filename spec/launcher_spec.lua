@@ -207,6 +207,27 @@ describe("bin/confine", function()
         t.cwd)
     end)
 
+    h.it_root("reports the state a policy left, as the confined process"
+      .. " sees it", function()
+        local path = policy(NOBODY)
+        local code, out, err = confine("run " .. q(path) .. " -- env"
+          .. " CONFINE_BUILD=" .. q(h.build) .. " " .. h.lua .. " "
+          .. q(LAUNCHER) .. " show --json")
+        os.remove(path)
+        assert.equal("", err)
+        assert.equal(0, code)
+        local t = json.decode(out)
+        local id = { real = 65534, effective = 65534, saved = 65534 }
+        assert.same(id, t.uid)
+        assert.same(id, t.gid)
+        assert.same({}, t.groups)
+        local kept = { "cap_net_bind_service" }
+        assert.same({ effective = kept, permitted = kept,
+          inheritable = kept, bounding = kept, ambient = kept }, t.caps)
+        assert.is_true(t.no_new_privs)
+        assert.is_false(t.keepcaps)
+      end)
+
     it("reports / as the root directory outside a jail", function()
       local code, out = confine("show")
       assert.equal(0, code)
