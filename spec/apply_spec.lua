@@ -550,6 +550,25 @@ describe("confine.apply() as root", function()
         keepcaps = false, groups = {} }, r)
     end)
 
+    h.it_root("closing the jail's descriptor when it returns the error",
+      function()
+      jail = make_jail()
+      local r = run(INJECT .. [[
+        inject({ setgroups = function()
+          return nil, "setgroups: Operation not permitted", 1
+        end })
+        local confine = require("confine")
+        local s, msg, step = confine.apply({ user = "nobody",
+          on_error = "error", chroot = ]] .. ("%q"):format(jail) .. [[ })
+        local dirs = 0
+        for _, d in ipairs(real.fds()) do
+          if d.kind == "directory" then dirs = dirs + 1 end
+        end
+        return { s = s, step = step, dirs = dirs }
+      ]])
+      assert.are.same({ step = "setgroups", dirs = 0 }, r)
+    end)
+
     h.it_root("when a step raises instead of returning", function()
       local r = h.child(INJECT .. [[
         inject({ chroot = function() error("boom") end })

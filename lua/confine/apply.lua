@@ -361,8 +361,9 @@ end
 
 
 -- Fail closed after the first irreversible step.
-local function fail_closed(p, step, msg, errno)
+local function fail_closed(p, ctx, step, msg, errno)
   pcall(core.set_keepcaps, false)
+  if ctx.jail then pcall(ctx.jail.close, ctx.jail) end
   local line = format("confine: %s failed: %s%s; the process is "
     .. "half-confined", step.step, tostring(msg),
     errno and format(" (errno %d)", errno) or "")
@@ -428,11 +429,12 @@ function M.run(t, opts)
     if not pok then
       r, msg, errno = nil, r, nil
     end
-    if not r then return fail_closed(p, s, msg, errno) end
+    if not r then return fail_closed(p, ctx, s, msg, errno) end
     i = i + 1
   end
   if not ctx.status then
-    return fail_closed(p, { step = "verify" }, "the plan has no verify step")
+    return fail_closed(p, ctx, { step = "verify" },
+      "the plan has no verify step")
   end
   if log then pcall(log, phase_line(phase, p)) end
   return ctx.status
