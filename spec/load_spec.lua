@@ -205,6 +205,17 @@ describe("confine.load()", function()
         .. "table", refusal(p))
     end)
 
+    it("a file that loops forever, even inside pcall", function()
+      local p = write(dir .. "/p.lua", "local n = 0\nwhile true do n = n + 1 "
+        .. "end\n", "644")
+      assert.are.equal("confine: " .. p .. ":2: runs too long (more than "
+        .. "100000000 Lua instructions)", refusal(p))
+      p = write(dir .. "/q.lua", "while true do\n  pcall(function() while "
+        .. "true do end end)\nend\n", "644")
+      assert.truthy(refusal(p):find("runs too long", 1, true))
+      assert.are.equal(nil, debug.gethook())
+    end)
+
     it("precompiled bytecode", function()
       local p = dir .. "/p.luac"
       write(p, string.dump(function() return {} end), "644")

@@ -18,10 +18,16 @@ local M = {}
 local error, format, ipairs, pairs, pcall, tostring, type =
   error, string.format, ipairs, pairs, pcall, tostring, type
 local sub = string.sub
+local unpack = table.unpack or unpack
 local show = policy.show
 
 -- Largest policy file read, in bytes.
 local SIZE_MAX = 1024 * 1024
+
+-- Most Lua instructions a policy file may run (in steps of STEP): a loop
+-- that never ends is an error, not a hung launcher.
+local STEP = 100000
+local STEPS_MAX = 1000
 
 -- Base functions a policy file may call: pure computation only.  load,
 -- loadfile, dofile, require, getmetatable (which reaches the shared string
@@ -136,6 +142,33 @@ local function compile(src, chunkname, env)
 end
 
 
+-- Run the chunk with an instruction budget, restoring any hook the caller
+-- had (a debugger, a coverage tool).
+-- XXX: LuaJIT calls no count hook in compiled code, so there a loop that
+-- the JIT compiles still runs forever.
+local function run_limited(chunk, source)
+  local sethook, gethook, getinfo = debug.sethook, debug.gethook,
+    debug.getinfo
+  local old = { gethook() }
+  local steps = 0
+  local function hook()
+    steps = steps + 1
+    -- raise only in the file's own code, never in ours after it returned
+    if steps > STEPS_MAX and getinfo(2, "S").source == source then
+      -- from now on every instruction raises, so a pcall in the file
+      -- cannot swallow the error and loop again
+      sethook(hook, "", 1)
+      error(format("runs too long (more than %d Lua instructions)",
+        STEP * STEPS_MAX), 2)
+    end
+  end
+  sethook(hook, "", STEP)
+  local ok, res = pcall(chunk)
+  sethook(unpack(old))
+  return ok, res
+end
+
+
 --- Load a policy table from a Lua file.
 -- @tparam string path the file
 -- @treturn table what the file returned (a table; validate it with
@@ -177,7 +210,7 @@ function M.load(path)
     end
     refuse(path, "%s", err)
   end
-  local ok, res = pcall(chunk)
+  local ok, res = run_limited(chunk, "@" .. path)
   if not ok then
     if type(res) ~= "string" then
       refuse(path, "raised %s", show(res))
