@@ -205,6 +205,28 @@ describe("confine.apply() as root", function()
       assert.are.same({ "cap_net_raw" }, s.caps.ambient)
     end)
 
+    h.it_root("across exec only through ambient, and only when asked",
+      function()
+      local body = PRE .. [[
+        confine.apply({ user = "nobody", caps = { "net_bind_service" },
+          ambient = AMBIENT })
+        local p = io.popen("grep ^Cap /proc/self/status")
+        local out = p:read("*a")
+        p:close()
+        return out
+      ]]
+      local bit = "0000000000000400"
+      local zero = "0000000000000000"
+      local with = run((body:gsub("AMBIENT", "true")))
+      assert.are.equal(("CapInh:\t%s\nCapPrm:\t%s\nCapEff:\t%s\n"
+        .. "CapBnd:\t%s\nCapAmb:\t%s\n"):format(bit, bit, bit, bit, bit),
+        with)
+      local without = run((body:gsub("AMBIENT", "false")))
+      assert.are.equal(("CapInh:\t%s\nCapPrm:\t%s\nCapEff:\t%s\n"
+        .. "CapBnd:\t%s\nCapAmb:\t%s\n"):format(zero, zero, zero, bit,
+        zero), without)
+    end)
+
     h.it_root("and clears inheritable and ambient bits held before",
       function()
       local s = run(PRE .. [[
