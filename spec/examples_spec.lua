@@ -72,13 +72,18 @@ local function free_port()
 end
 
 
--- A fresh root-owned directory under /run, removed after the spec.
-local function scratch()
+-- A fresh root-owned directory under /run, removed after the spec, along
+-- with whatever `also` (a function) cleans up: busted keeps only the last
+-- `finally` of a spec.
+local function scratch(also)
   local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
   local dir = p:read("*l")
   p:close()
   assert.matches("^/run/confine%-spec%.", dir)
-  finally(function() os.execute("rm -rf " .. q(dir)) end)
+  finally(function()
+    if also then also() end
+    os.execute("rm -rf " .. q(dir))
+  end)
   return dir
 end
 
@@ -127,12 +132,15 @@ describe("examples", function()
       end)
 
     h.it_root("fails clearly when the port is taken", function()
-      local dir, port = scratch(), free_port()
+      local pid
+      local dir = scratch(function()
+        if pid then os.execute("kill " .. pid) end
+      end)
+      local port = free_port()
       local p = io.popen(format("busybox httpd -f -p 127.0.0.1:%d -h %s"
         .. " >/dev/null 2>&1 & echo $!", port, q(dir)))
-      local pid = assert(tonumber(p:read("*l")))
+      pid = assert(tonumber(p:read("*l")))
       p:close()
-      finally(function() os.execute("kill " .. pid) end)
       for _ = 1, 50 do
         if listening()[port] then break end
         os.execute("sleep 0.1")

@@ -45,11 +45,30 @@ end
 
 -- Run the launcher with `args` (shell words, already quoted) under a clean
 -- environment plus `env` (a string of NAME=value words); a `prefix` (a
--- command such as setpriv) runs it.
-local function confine(args, env, prefix)
+-- command such as setpriv) runs it; `tree` is a copy from public_tree().
+local function confine(args, env, prefix, tree)
   return sh(format("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin %s"
-    .. " CONFINE_BUILD=%s %s %s %s %s", env or "", q(h.build),
-    prefix or "", h.lua, q(LAUNCHER), args))
+    .. " CONFINE_BUILD=%s %s %s %s %s", env or "",
+    q(tree and tree .. "/build" or h.build), prefix or "", h.lua,
+    q(tree and tree .. "/bin/confine" or LAUNCHER), args))
+end
+
+
+-- A copy of bin/confine, lua/ and the built module that every user can
+-- read, removed after the spec (by its one `finally`): the checkout may
+-- sit in a directory only root can enter, and some specs run the launcher
+-- as another user.
+local function public_tree()
+  local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
+  local dir = p:read("*l")
+  p:close()
+  finally(function() os.execute("rm -rf " .. q(dir)) end)
+  assert(os.execute(format("chmod 0755 %s && mkdir -p %s/bin"
+    .. " %s/build/confine && cp %s %s/bin/ && cp -R %s %s/"
+    .. " && cp %s %s/build/confine/ && chmod -R a+rX %s", q(dir), q(dir),
+    q(dir), q(LAUNCHER), q(dir), q(h.root .. "/lua"), q(dir),
+    q(h.build .. "/confine/core.so"), q(dir), q(dir))))
+  return dir
 end
 
 
@@ -209,10 +228,10 @@ describe("bin/confine", function()
 
     h.it_root("reports the state a policy left, as the confined process"
       .. " sees it", function()
-        local path = policy(NOBODY)
+        local path, tree = policy(NOBODY), public_tree()
         local code, out, err = confine("run " .. q(path) .. " -- env"
-          .. " CONFINE_BUILD=" .. q(h.build) .. " " .. h.lua .. " "
-          .. q(LAUNCHER) .. " show --json")
+          .. " CONFINE_BUILD=" .. q(tree .. "/build") .. " " .. h.lua
+          .. " " .. q(tree .. "/bin/confine") .. " show --json")
         os.remove(path)
         assert.equal("", err)
         assert.equal(0, code)
@@ -298,7 +317,8 @@ return { user = "nobody", chroot = %q }]], jail))
       function()
         local path = policy(NOBODY)
         local code, out, err = confine("check " .. q(path), nil,
-          "setpriv --reuid=65534 --regid=65534 --clear-groups")
+          "setpriv --reuid=65534 --regid=65534 --clear-groups",
+          public_tree())
         os.remove(path)
         assert.equal(2, code)
         assert.equal("", out)
