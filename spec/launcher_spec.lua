@@ -91,6 +91,7 @@ end
 -- traceback, no position inside confine's own Lua files.
 local function one_clean_line(err)
   assert.matches("^confine: [^\n]+\n$", err)
+  assert.is_nil(err:sub(1, -2):find("%c"))
   assert.is_nil(err:find("traceback", 1, true))
   assert.is_nil(err:find("/lua/confine", 1, true))
   assert.is_nil(err:find("bin/confine:", 1, true))
@@ -325,6 +326,15 @@ return { user = "nobody", chroot = %q }]], jail))
         one_clean_line(err)
         assert.matches("cap_net_bind_service", err)
       end)
+
+    it("prints no control character from the file's name", function()
+      local name = os.tmpname() .. "\27[31m\n"
+      local code, out, err = confine("check " .. q(name))
+      assert.equal(2, code)
+      assert.equal("", out)
+      one_clean_line(err)
+      assert.matches("\\027%[31m\\010", err)
+    end)
 
     it("exits 2 for a file that does not exist", function()
       local code, _, err = confine("check /nonexistent/policy.lua")
