@@ -272,6 +272,7 @@ describe("bin/confine", function()
       { "a runtime error", "error('no way')", "no way" },
       { "an error with a table value", "error({})", "table" },
       { "a non-table return", "return 42", "table" },
+      { "a file that loops", "while true do end", "too long" },
       { "no return", "local x = 1", "table" },
       { "an unknown field", [[
 return { user = "nobody", colour = "red" }]], "policy.colour" },
