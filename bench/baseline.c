@@ -2,7 +2,7 @@
 ** baseline.c: the smallest C launcher that confines itself the way
 ** `confine run` does, for bench/run to measure confine against.
 **
-** usage: baseline [-n] UID GID CAP [PATH [ARG...]]
+** usage: baseline [-n | -v] UID GID CAP [PATH [ARG...]]
 **
 ** It sheds the supplementary groups, drops every capability but CAP from
 ** the bounding set up to the kernel's last one, keeps capabilities across
@@ -14,17 +14,27 @@
 ** counts). Every call is checked: a failure prints the call and exits 121,
 ** the status confine uses for a half-confined process.
 **
-** Caveats: it resolves no names (ids and CAP are taken as given) and reads
-** nothing back; confine does both, so it is a floor, not a twin.
+** With -v it also does, in C, the extra work confine's apply does for
+** this policy: before the first change it loads the zone data, counts
+** threads and lists descriptors from /proc/self, and checks that the
+** privileges each step needs are there; afterwards it reads every id,
+** group, set, bounding and ambient bit and flag back, compares them with
+** the target, and requires setuid(0), setgid(0), setgroups and chroot to
+** fail. It is the nearest C twin of confine.apply, for context.
+**
+** Caveats: it resolves no names (ids and CAP are taken as given), and
+** without -v it reads nothing back: it is a floor, not a twin.
 */
 
 #define _GNU_SOURCE  /* setresuid, setresgid */
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -58,6 +68,123 @@ static unsigned long parse_id (const char *s, const char *name) {
     exit(2);
   }
   return v;
+}
+
+
+/*
+** Refuse, before anything has changed, with a message and status 2.
+*/
+static void refuse (const char *what) {
+  fprintf(stderr, "baseline: %s\n", what);
+  exit(2);
+}
+
+
+/*
+** Fail closed after the changes: the state is not what was asked.
+*/
+static void unverified (const char *what) {
+  fprintf(stderr, "baseline: verify: %s\n", what);
+  exit(EXIT_HALF);
+}
+
+
+/*
+** The checks confine makes before its first change (-v): zone data
+** loaded, a single thread, the open descriptors listed, and the
+** privileges the steps need present in the effective and bounding sets.
+*/
+static void check_first (cap_value_t keep) {
+  static const cap_value_t need[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+  char line[256];
+  int threads = 0;
+  size_t i;
+  FILE *f;
+  DIR *d;
+  struct dirent *e;
+  cap_t caps;
+  cap_flag_value_t v;
+
+  tzset();
+
+  f = fopen("/proc/self/status", "re");
+  if (f == NULL)
+    fail("/proc/self/status");
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "Threads:", 8) == 0)
+      threads = atoi(line + 8);
+  fclose(f);
+  if (threads != 1)
+    refuse("more than one thread");
+
+  d = opendir("/proc/self/fd");
+  if (d == NULL)
+    fail("/proc/self/fd");
+  while ((e = readdir(d)) != NULL)  /* confine lists them; so do we */
+    (void)atoi(e->d_name);
+  closedir(d);
+
+  caps = cap_get_proc();
+  if (caps == NULL)
+    fail("cap_get_proc");
+  for (i = 0; i < sizeof need / sizeof need[0]; i++)
+    if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) != 0 || v != CAP_SET)
+      refuse("a privilege a step needs is missing");
+  cap_free(caps);
+  if (prctl(PR_CAPBSET_READ, keep, 0, 0, 0) != 1)
+    refuse("the kept capability is not in the bounding set");
+  if (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) < 0)
+    fail("prctl PR_GET_SECUREBITS");
+}
+
+
+/*
+** Read the state back and compare it with the target (-v), then require
+** every attempt to regain root to fail.
+*/
+static void check_after (uid_t uid, gid_t gid, cap_value_t keep) {
+  static const cap_flag_t sets[] = {
+    CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
+  cap_value_t c, last = cap_max_bits() - 1;
+  uid_t ru, eu, su;
+  gid_t rg, eg, sg, g;
+  char cwd[4096];
+  size_t i;
+  cap_t caps;
+  cap_flag_value_t v;
+
+  if (getresuid(&ru, &eu, &su) != 0 || ru != uid || eu != uid || su != uid)
+    unverified("uid");
+  if (getresgid(&rg, &eg, &sg) != 0 || rg != gid || eg != gid || sg != gid)
+    unverified("gid");
+  if (getgroups(0, NULL) != 0)
+    unverified("groups");
+  caps = cap_get_proc();
+  if (caps == NULL)
+    fail("cap_get_proc");
+  for (c = 0; c <= last; c++) {
+    for (i = 0; i < sizeof sets / sizeof sets[0]; i++)
+      if (cap_get_flag(caps, c, sets[i], &v) != 0
+          || (v == CAP_SET) != (c == keep))
+        unverified("capability sets");
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != (c == keep))
+      unverified("bounding set");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) != (c == keep))
+      unverified("ambient set");
+  }
+  cap_free(caps);
+  if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1
+      || prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) != 0
+      || prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) < 0
+      || getcwd(cwd, sizeof cwd) == NULL)
+    unverified("flags");
+
+  g = 0;
+  if (setuid(0) == 0 || setresuid(0, 0, 0) == 0
+      || setresuid((uid_t)-1, 0, (uid_t)-1) == 0
+      || setgid(0) == 0 || setresgid(0, 0, 0) == 0 || setgroups(1, &g) == 0
+      || chroot(".") == 0)
+    unverified("root can be regained");
 }
 
 
@@ -107,7 +234,7 @@ static void confine_self (uid_t uid, gid_t gid, cap_value_t keep) {
 ** Parse the arguments, confine, and execute the command if one is given.
 */
 int main (int argc, char **argv) {
-  int arg = 1, noop = 0;
+  int arg = 1, noop = 0, verify = 0;
   uid_t uid;
   gid_t gid;
   cap_value_t keep;
@@ -116,8 +243,12 @@ int main (int argc, char **argv) {
     noop = 1;
     arg++;
   }
+  else if (arg < argc && strcmp(argv[arg], "-v") == 0) {
+    verify = 1;
+    arg++;
+  }
   if (argc - arg < 3) {
-    fprintf(stderr, "usage: baseline [-n] UID GID CAP [PATH [ARG...]]\n");
+    fprintf(stderr, "usage: baseline [-n | -v] UID GID CAP [PATH [ARG...]]\n");
     return 2;
   }
   uid = (uid_t)parse_id(argv[arg], "UID");
@@ -129,7 +260,11 @@ int main (int argc, char **argv) {
   if (noop)
     return 0;
 
+  if (verify)
+    check_first(keep);
   confine_self(uid, gid, keep);
+  if (verify)
+    check_after(uid, gid, keep);
   if (argc - arg == 3)
     return 0;
   execv(argv[arg + 3], argv + arg + 3);
