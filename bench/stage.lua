@@ -14,6 +14,8 @@
 --   load      and confine.load(POLICY)
 --   plan      and confine.plan(policy)
 --   apply     and confine.apply(policy) instead of plan
+--   floor     require "confine.core" and execute /bin/true at once: the
+--             least a launcher on this interpreter and core can cost
 -- A stage that fails raises, and the run is not counted.
 
 local stages = {
@@ -21,9 +23,15 @@ local stages = {
 }
 
 local stage, path = arg[1], arg[2]
+if stage == "floor" then
+  local core = require "confine.core"
+  error(select(2, core.execv("/bin/true", { "/bin/true" })), 0)
+end
+
 local n = stages[stage or ""]
 if not n or not path then
-  error("usage: stage.lua none|core|require|load|plan|apply POLICY", 0)
+  error("usage: stage.lua none|core|require|load|plan|apply|floor POLICY",
+    0)
 end
 
 if n >= 1 then
