@@ -16,6 +16,9 @@
 --   apply     and confine.apply(policy) instead of plan
 --   floor     require "confine.core" and execute /bin/true at once: the
 --             least a launcher on this interpreter and core can cost
+--   phases    require, load and apply, printing the processor time of
+--             each (os.clock) and of each phase apply reports through
+--             opts.log, one "name<TAB>microseconds" line each
 -- A stage that fails raises, and the run is not counted.
 
 local stages = {
@@ -26,6 +29,26 @@ local stage, path = arg[1], arg[2]
 if stage == "floor" then
   local core = require "confine.core"
   error(select(2, core.execv("/bin/true", { "/bin/true" })), 0)
+end
+
+if stage == "phases" and path then
+  local clock, format = os.clock, string.format
+  local times = {}
+  local function mark(name, since)
+    local now = clock()
+    times[#times + 1] = format("%s\t%.1f", name, (now - since) * 1e6)
+    return clock()
+  end
+  local t = clock()
+  local confine = require "confine"
+  t = mark("require", t)
+  local policy = confine.load(path)
+  t = mark("load", t)
+  assert(confine.apply(policy, { log = function(line)
+    t = mark(line:match("^confine: (%a+)") or line, t)
+  end }))
+  io.write(table.concat(times, "\n"), "\n")
+  return
 end
 
 local n = stages[stage or ""]
