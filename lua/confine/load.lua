@@ -143,10 +143,10 @@ end
 
 
 -- Run the chunk with an instruction budget, restoring any hook the caller
--- had (a debugger, a coverage tool).
--- XXX: LuaJIT calls no count hook in compiled code, so there a loop that
--- the JIT compiles still runs forever.
+-- had (a debugger, a coverage tool).  LuaJIT calls no count hook in
+-- compiled code, so there the file's functions stay interpreted.
 local function run_limited(chunk, source)
+  if rawget(_G, "jit") and jit.off then jit.off(chunk, true) end
   local sethook, gethook, getinfo = debug.sethook, debug.gethook,
     debug.getinfo
   local old = { gethook() }

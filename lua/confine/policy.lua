@@ -59,7 +59,7 @@ function M.show(v)
     if v == huge then return "inf" end
     if v == -huge then return "-inf" end
     if mathtype and mathtype(v) == "integer" then return format("%d", v) end
-    if v == floor(v) and v > -2^63 and v < 2^63 then
+    if v == floor(v) and v >= -2^63 and v < 2^63 then
       return format("%.0f", v)
     end
     return format("%.17g", v)
@@ -147,28 +147,25 @@ local function check_list(field, v, what)
   if type(v) ~= "table" then
     fail(field, v, "is not a list of " .. what)
   end
-  local n, max = 0, 0
-  local k = next(v)
-  while k ~= nil do
+  local n = 0
+  for k in next, v do
     if type(k) ~= "number" or k < 1 or k > GROUPS_MAX or floor(k) ~= k then
       error(format("confine: policy.%s: has the key %s; a list of %s "
         .. "takes positions 1..n only", field, show(k), what), 0)
     end
     n = n + 1
-    if k > max then max = k end
-    if n > GROUPS_MAX then
-      error(format("confine: policy.%s: has more than %d entries",
-        field, GROUPS_MAX), 0)
-    end
-    k = next(v, k)
   end
-  if max ~= n then
-    error(format("confine: policy.%s: has a hole (%d entries, last at "
-      .. "position %s); a list of %s takes positions 1..n only",
-      field, n, show(max), what), 0)
-  end
+  -- n keys, each a whole number in 1..GROUPS_MAX: a list when 1..n are
+  -- all there
   local out = {}
-  for i = 1, n do out[i] = rawget(v, i) end
+  for i = 1, n do
+    out[i] = rawget(v, i)
+    if out[i] == nil then
+      error(format("confine: policy.%s: has a hole at position %d (%d "
+        .. "entries); a list of %s takes positions 1..n only", field, i, n,
+        what), 0)
+    end
+  end
   return out
 end
 
