@@ -42,6 +42,17 @@ function M.plan(t)
 end
 
 
+--- A dry run: plan, then run every check `apply` makes before its first
+-- change (jail, final directory, privileges, threads, descriptors).
+-- Changes nothing.
+-- @param t the policy or plan
+-- @treturn table the plan
+-- @raise the first failed check, as `apply` would raise it
+function M.check(t)
+  return apply.check(t)
+end
+
+
 --- Apply a policy (or a plan from `confine.plan`) and verify the result.
 -- @param t the policy or plan
 -- @tparam[opt] table opts `log`: a function taking one line per phase

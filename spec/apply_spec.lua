@@ -658,3 +658,52 @@ describe("confine.status()", function()
     assert.are.equal("number", type(r.a.securebits))
   end)
 end)
+
+
+describe("confine.check()", function()
+  local jail
+  after_each(function() remove(jail) end)
+
+  h.it_root("runs every check and changes nothing", function()
+    jail = make_jail()
+    local r = run(PRE .. [[
+      local before = confine.status()
+      local plan = confine.check({ user = "nobody", chroot = ]]
+      .. ("%q"):format(jail) .. [[ })
+      local dirs = 0
+      for _, d in ipairs(core.fds()) do
+        if d.kind == "directory" then dirs = dirs + 1 end
+      end
+      return { before = before, after = confine.status(), n = #plan,
+        dirs = dirs }
+    ]])
+    assert.are.same(r.before, r.after)
+    assert.are.equal(0, r.dirs)
+    assert.truthy(r.n > 10)
+  end)
+
+  h.it_root("raises what apply would, before any change", function()
+    jail = make_jail()
+    local r = run(PRE .. [[
+      local d = io.open("/tmp")
+      local a = { pcall(confine.check, { user = "nobody", chroot = ]]
+      .. ("%q"):format(jail) .. [[ }) }
+      d:close()
+      assert(require("confine_test_thread").start())
+      local b = { pcall(confine.check, { user = "nobody" }) }
+      return { a = a[2], b = b[2] }
+    ]])
+    assert.truthy(r.a:find("^confine: descriptor %d+ is an open directory"),
+      r.a)
+    assert.truthy(r.b:find("^confine: this process has 2 threads"), r.b)
+  end)
+
+  h.it_root("refuses a missing privilege", function()
+    local r = run(PRE .. [[
+      return { pcall(confine.check, { user = "nobody" }) }
+    ]], { prefix = "capsh --drop=cap_setuid --shell=/usr/bin/env --" })
+    assert.are.same({ false, "confine: cannot drop privilege: cap_setuid is "
+      .. "not in the effective set (needed for setresuid); nothing was "
+      .. "changed" }, r)
+  end)
+end)

@@ -377,6 +377,32 @@ local function fail_closed(p, ctx, step, msg, errno)
 end
 
 
+-- Steps that only read, run by a dry run.
+local DRY = { check_threads = true, check_fds = true }
+
+
+--- A dry run: plan the policy and run every check that `run` makes
+-- before its first change (jail, final directory, privileges, threads,
+-- descriptors), without preloading, closing or changing anything.
+-- @param t a plan from `confine.plan`, or a policy table
+-- @treturn table the plan
+-- @raise the first failed check, as `run` would
+function M.check(t)
+  local p = plan.is_plan(t) and t or plan.build(t)
+  local ctx = {}
+  local ok, err = pcall(function()
+    for _, s in ipairs(p) do
+      if s.phase == "check" or DRY[s.step] then
+        RUN[s.step](s.args, ctx)
+      end
+    end
+  end)
+  if ctx.jail then pcall(ctx.jail.close, ctx.jail) end
+  if not ok then error(err, 0) end
+  return p
+end
+
+
 --- Carry out a plan (or a policy, planned first) and verify the result.
 -- @param t a plan from `confine.plan`, or a policy table
 -- @tparam[opt] table opts `log`: a function given one line per phase
