@@ -140,6 +140,20 @@ describe("confine.apply() as root", function()
       assert.are.equal("CET", r.after)
     end)
 
+    h.it_root("to root itself only with allow_root, shedding the rest",
+      function()
+      local s = run(PRE .. [[
+        core.setgroups({ 0, 4, 6 })
+        return confine.apply({ user = 0, group = 0, allow_root = true,
+          groups = { 0 }, caps = { "setuid", "net_raw" } })
+      ]])
+      assert.are.same({ real = 0, effective = 0, saved = 0 }, s.uid)
+      assert.are.same({ 0 }, s.groups)
+      local kept = { "cap_setuid", "cap_net_raw" }
+      assert.are.same({ effective = kept, permitted = kept,
+        inheritable = {}, bounding = kept, ambient = {} }, s.caps)
+    end)
+
     h.it_root("reports each phase through opts.log", function()
       local r = run(PRE .. [[
         local lines = {}

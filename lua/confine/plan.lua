@@ -157,6 +157,10 @@ function M.resolve(p)
     end
   end
 
+  if #r.groups > 65536 then
+    fail("groups", p.groups == "user" and "user" or #r.groups, "is more "
+      .. "groups than the kernel accepts (65536)")
+  end
   if not p.allow_root then
     if r.uid == 0 then
       fail("user", p.user, "resolves to uid 0; set allow_root = true to "
