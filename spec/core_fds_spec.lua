@@ -12,9 +12,19 @@ local function sh(cmd)
 end
 
 
+-- Under valgrind a child also holds valgrind's own descriptors, at the
+-- top of the descriptor table; the specs leave those out.
+local OURS = [[
+  local preload = os.getenv("LD_PRELOAD") or ""
+  local function ours(fd)
+    return not preload:find("vgpreload", 1, true) or fd < 1024
+  end
+]]
+
+
 -- Body text that opens one descriptor of each kind it can and returns
 -- their numbers by kind, as `opened`.
-local OPEN_KINDS = [[
+local OPEN_KINDS = OURS .. [[
   local core = require("confine.core")
   local opened = {}
   local function newest(before)
@@ -107,7 +117,9 @@ describe("confine.core", function()
       local res = h.child(OPEN_KINDS .. [[
         local ok = core.close_fds({ opened.directory, 1 })
         local left = {}
-        for _, e in ipairs(core.fds()) do left[#left + 1] = e.fd end
+        for _, e in ipairs(core.fds()) do
+          if ours(e.fd) then left[#left + 1] = e.fd end
+        end
         return { ok = ok, left = left, dir = opened.directory }
       ]])
       assert.is_true(res.ok, res.stderr)
@@ -117,11 +129,18 @@ describe("confine.core", function()
 
     it("closes all from 3 up with an empty list or nil", function()
       local res = h.child(OPEN_KINDS .. [[
+        local function count()
+          local n = 0
+          for _, e in ipairs(core.fds()) do
+            if ours(e.fd) then n = n + 1 end
+          end
+          return n
+        end
         local a = core.close_fds({})
-        local n1 = #core.fds()
+        local n1 = count()
         keep.f2 = io.open("/etc/passwd")
         local b = core.close_fds()
-        return { a = a, b = b, n1 = n1, n2 = #core.fds() }
+        return { a = a, b = b, n1 = n1, n2 = count() }
       ]])
       assert.is_true(res.ok, res.stderr)
       assert.same({ a = true, b = true, n1 = 3, n2 = 3 }, res.result)
