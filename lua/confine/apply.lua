@@ -74,6 +74,8 @@ end
 
 
 -- Pre-flight for the final chdir, so a typo fails before any change.
+-- XXX: a symbolic link inside the jail is followed as the host sees it, so
+-- an absolute link target can be judged against the wrong root.
 function RUN.check_chdir(a)
   local path, jail = a[1], a.jail
   if jail and path == "/" then return true end
