@@ -605,6 +605,31 @@ describe("confine.apply() as root", function()
       assert.are.same({ step = "setgroups", dirs = 0 }, r)
     end)
 
+    h.it_root("running nothing after the failed step", function()
+      local r = run(INJECT .. [[
+        local calls = {}
+        local function spy(name)
+          return function(...)
+            calls[#calls + 1] = name
+            return real[name](...)
+          end
+        end
+        inject({ setresgid = function()
+          calls[#calls + 1] = "setresgid"
+          return nil, "setresgid 65534: Operation not permitted", 1
+        end, setresuid = spy("setresuid"), caps_new = spy("caps_new"),
+          set_no_new_privs = spy("set_no_new_privs") })
+        local confine = require("confine")
+        local _, _, step = confine.apply({ user = "nobody",
+          on_error = "error" })
+        local ru, eu, su = real.getresuid()
+        return { step = step, calls = calls, uid = { ru, eu, su },
+          nnp = real.get_no_new_privs() }
+      ]])
+      assert.are.same({ step = "setresgid", calls = { "setresgid" },
+        uid = { 0, 0, 0 }, nnp = false }, r)
+    end)
+
     h.it_root("when a step raises instead of returning", function()
       local r = h.child(INJECT .. [[
         inject({ chroot = function() error("boom") end })
