@@ -746,3 +746,21 @@ describe("confine.check()", function()
       .. "changed" }, r)
   end)
 end)
+
+
+describe("confine.apply() without privilege", function()
+  it("refuses with the missing capability named, changing nothing",
+    function()
+    -- as root, drop to a plain user first; as a plain user, run as is
+    local prefix = h.is_root() and "setpriv --reuid=65534 --regid=65534 "
+      .. "--clear-groups" or ""
+    local r = run(PRE .. [[
+      return try({ user = "daemon" })
+    ]], { prefix = prefix })
+    assert.is_false(r.ok)
+    assert.are.equal("confine: cannot drop privilege: cap_setgid is not in "
+      .. "the effective set (needed for setgroups and setresgid); nothing "
+      .. "was changed", r.err)
+    assert.are.same(r.before, r.after)
+  end)
+end)
