@@ -1,0 +1,66 @@
+-- confine: give up root the safe way, from Lua.
+--
+--   luarocks --lua-version 5.4 --tree /tmp/x make \
+--     rockspec/confine-scm-1.rockspec
+--
+-- `make` builds the checkout it is run in; nothing is downloaded.
+
+rockspec_format = "3.0"
+package = "confine"
+version = "scm-1"
+
+source = {
+  url = "git+file:///work/main",
+  branch = "main",
+}
+
+description = {
+  summary = "Drop root privileges in the one safe order, and prove it",
+  detailed = [[
+confine resolves names, sheds supplementary groups, enters a chroot jail
+without a gap between check and use, switches gid and uid for good, keeps
+only the Linux capabilities it names, locks the door behind it and checks
+that the door is locked.  A C core (confine.core, libcap) and a Lua layer
+(confine), and a launcher (bin/confine).
+]],
+  license = "MIT",
+  homepage = "file:///work/main",
+  labels = { "security", "linux", "capabilities", "chroot" },
+}
+
+supported_platforms = { "linux" }
+
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+
+external_dependencies = {
+  LIBCAP = {
+    header = "sys/capability.h",
+    library = "cap",
+  },
+}
+
+build = {
+  type = "cmake",
+  variables = {
+    CMAKE_BUILD_TYPE = "Release",
+    CMAKE_INSTALL_PREFIX = "$(PREFIX)",
+    CONFINE_LUA_VERSION = "auto",
+    CONFINE_BUILD_TESTS = "OFF",
+    CONFINE_ROCKS_PREFIX = "$(PREFIX)",
+    LUA = "$(LUA)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    LUADIR = "$(LUADIR)",
+    LIBDIR = "$(LIBDIR)",
+    BINDIR = "$(BINDIR)",
+    LIBCAP_INCDIR = "$(LIBCAP_INCDIR)",
+    LIBCAP_LIBDIR = "$(LIBCAP_LIBDIR)",
+  },
+}
+
+deploy = {
+  -- bin/confine carries its own paths (INSTALLED_PATHS), written by
+  -- CMake's install; LuaRocks' wrapper script is not needed.
+  wrap_bin_scripts = false,
+}
