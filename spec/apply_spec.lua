@@ -751,9 +751,10 @@ end)
 describe("confine.apply() without privilege", function()
   it("refuses with the missing capability named, changing nothing",
     function()
-    -- as root, drop to a plain user first; as a plain user, run as is
-    local prefix = h.is_root() and "setpriv --reuid=65534 --regid=65534 "
-      .. "--clear-groups" or ""
+    -- as root, give up every capability (uid 0 stays, so the child can
+    -- still read its root-owned script); as a plain user, run as is
+    local prefix = h.is_root() and "setpriv --inh-caps=-all "
+      .. "--bounding-set=-all" or ""
     local r = run(PRE .. [[
       return try({ user = "daemon" })
     ]], { prefix = prefix })
