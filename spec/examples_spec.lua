@@ -88,11 +88,11 @@ local function scratch(also)
 end
 
 
--- Run an example's run script with DIR and PORT.
+-- Run an example's run script with DIR and PORT; give up after a minute.
 local function example(name, dir, port)
-  return sh(format("CONFINE_LUA=%s CONFINE_BUILD=%s %s %s %d",
-    q(h.lua), q(h.build), q(h.root .. "/examples/" .. name .. "/run"),
-    q(dir), port))
+  return sh(format("CONFINE_LUA=%s CONFINE_BUILD=%s timeout -k 5 60"
+    .. " %s %s %d", q(h.lua), q(h.build),
+    q(h.root .. "/examples/" .. name .. "/run"), q(dir), port))
 end
 
 

@@ -43,12 +43,18 @@ local function sh(cmd)
 end
 
 
+-- Seconds a launcher run may take: a hang is a failure (status 124), not
+-- a stuck suite.
+local TIMEOUT = 30
+
+
 -- Run the launcher with `args` (shell words, already quoted) under a clean
 -- environment plus `env` (a string of NAME=value words); a `prefix` (a
 -- command such as setpriv) runs it; `tree` is a copy from public_tree().
 local function confine(args, env, prefix, tree)
-  return sh(format("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin %s"
-    .. " CONFINE_BUILD=%s %s %s %s %s", env or "",
+  return sh(format("timeout -k 5 %d env -i"
+    .. " PATH=/usr/sbin:/usr/bin:/sbin:/bin %s"
+    .. " CONFINE_BUILD=%s %s %s %s %s", TIMEOUT, env or "",
     q(tree and tree .. "/build" or h.build), prefix or "", h.lua,
     q(tree and tree .. "/bin/confine" or LAUNCHER), args))
 end
