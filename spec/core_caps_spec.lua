@@ -324,7 +324,7 @@ describe("confine.core", function()
         text = "cap_kill,cap_net_bind_service=ep" }, res.result)
     end)
 
-    it("returns nil, a message and EPERM when raising", function()
+    h.it_root("returns nil, a message and EPERM when raising", function()
       local res = h.child([[
         local core = require("confine.core")
         assert(core.caps_from_text("cap_kill=ep"):apply())

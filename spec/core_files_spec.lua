@@ -74,7 +74,7 @@ describe("confine.core", function()
           err = ENOENT }, res.result)
       end)
 
-    it("returns nil, a message and EPERM when not root", function()
+    h.it_root("returns nil, a message and EPERM when not root", function()
       local res = h.child(DROP .. [[
         local ok, msg, err = core.chroot("/tmp")
         return { ok = ok, msg = msg, err = err }
@@ -172,8 +172,11 @@ describe("confine.core", function()
 
     it("report type, permission bits, owner, device and inode", function()
       local st = core.stat(dir .. "/file")
-      assert.same({ type = "regular", mode = tonumber("640", 8), uid = 0,
-        gid = 0, dev = tonumber(sh("stat -c %d " .. dir .. "/file")),
+      local file = dir .. "/file"
+      assert.same({ type = "regular", mode = tonumber("640", 8),
+        uid = tonumber(sh("stat -c %u " .. file)),
+        gid = tonumber(sh("stat -c %g " .. file)),
+        dev = tonumber(sh("stat -c %d " .. dir .. "/file")),
         ino = tonumber(sh("stat -c %i " .. dir .. "/file")) }, st)
       assert.equals(tonumber("2750", 8), core.stat(dir .. "/sub").mode)
     end)
@@ -297,14 +300,15 @@ describe("confine.core", function()
         { core.opendir_nofollow(dir .. "/file") })
     end)
 
-    it("returns EACCES for a directory the caller cannot search", function()
-      local res = h.child(DROP .. [[
-        return { core.opendir_nofollow("/root/x") }
-      ]])
-      assert.is_true(res.ok, res.stderr)
-      assert.same({ nil, "opendir_nofollow /root/x: Permission denied",
-        EACCES }, res.result)
-    end)
+    h.it_root("returns EACCES for a directory the caller cannot search",
+      function()
+        local res = h.child(DROP .. [[
+          return { core.opendir_nofollow("/root/x") }
+        ]])
+        assert.is_true(res.ok, res.stderr)
+        assert.same({ nil, "opendir_nofollow /root/x: Permission denied",
+          EACCES }, res.result)
+      end)
 
     it("refuses relative paths and . or .. components", function()
       assert_bad_paths(core.opendir_nofollow, 1, "path")
@@ -373,6 +377,19 @@ describe("confine.core", function()
       assert.same({ a = true, b = true, cwd1 = "/usr/share",
         cwd2 = "/usr/share" }, res.result)
     end)
+
+    h.it_root("returns nil, a message and EACCES for a directory the " ..
+      "caller cannot search", function()
+        local res = h.child(DROP .. [[
+          local d = assert(core.opendir_nofollow("/root"))
+          local ok, msg, err = d:fchdir()
+          return { ok = ok, msg = msg and msg:gsub("%d+", "N"), err = err,
+                   cwd = core.getcwd() }
+        ]])
+        assert.is_true(res.ok, res.stderr)
+        assert.same({ msg = "fchdir fd N: Permission denied", err = EACCES,
+          cwd = h.root }, res.result)
+      end)
 
     it("refuses what is not a directory handle", function()
       for _, v in ipairs({ 3, "/usr", io.stdout, core.caps_new() }) do

@@ -131,6 +131,16 @@ describe("confine.core", function()
       end
     end)
 
+    it("returns nil, a message and EINVAL past the kernel's last",
+      function()
+        local cap = core.cap_last() + 1
+        local name = core.cap_name(cap)
+        assert.same({ nil, "ambient_get " .. name .. ": Invalid argument",
+          EINVAL }, { core.ambient_get(cap) })
+        assert.same({ nil, "ambient_lower " .. name ..
+          ": Invalid argument", EINVAL }, { core.ambient_lower(cap) })
+      end)
+
     h.it_root("is raised, lowered and cleared", function()
       local res = h.child([[
         local core = require("confine.core")
@@ -200,6 +210,17 @@ describe("confine.core", function()
         { r.start, r.on, r.got, r.off, r.gone, r.after })
       assert.same({ "on: expected a boolean", "on: expected a boolean",
         "on: expected a boolean", "on: expected a boolean" }, r.errors)
+    end)
+
+    h.it_root("returns nil, a message and EPERM once locked", function()
+      local res = h.child([[
+        local core = require("confine.core")
+        assert(core.set_securebits(core.SECBIT_KEEP_CAPS_LOCKED))
+        return { core.set_keepcaps(true) }
+      ]])
+      assert.is_true(res.ok, res.stderr)
+      assert.same({ nil, "set_keepcaps true: Operation not permitted",
+        EPERM }, res.result)
     end)
 
     h.it_root("keeps the permitted set across the change from root",

@@ -103,7 +103,7 @@ describe("confine.core", function()
         end)
     end
 
-    it("returns nil, a message and EPERM when not root", function()
+    h.it_root("returns nil, a message and EPERM when not root", function()
       local res = h.child([[
         local core = require("confine.core")
         assert(core.setresgid(65534, 65534, 65534))
@@ -175,7 +175,7 @@ describe("confine.core", function()
       assert.same({ 65534, 65534, 65534 }, res.result.ids)
     end)
 
-    it("returns nil, a message and EPERM when not root", function()
+    h.it_root("returns nil, a message and EPERM when not root", function()
       local res = h.child([[
         local core = require("confine.core")
         assert(core.setresgid(65534, 65534, 65534))
@@ -215,7 +215,7 @@ describe("confine.core", function()
       assert.same({ 65534, 65534, 65534 }, res.result.gid)
     end)
 
-    it("return nil, a message and EPERM after the drop", function()
+    h.it_root("return nil, a message and EPERM after the drop", function()
       local res = h.child([[
         local core = require("confine.core")
         assert(core.setresgid(65534, 65534, 65534))
@@ -261,7 +261,7 @@ describe("confine.core", function()
       assert.same({}, res.result.cleared)
     end)
 
-    it("setgroups returns nil, a message and EPERM when not root",
+    h.it_root("setgroups returns nil, a message and EPERM when not root",
       function()
         local res = h.child([[
           local core = require("confine.core")
