@@ -126,6 +126,9 @@ function M.child(body, opts)
   f:write("io.stdout:flush()\n")
   f:close()
 
+  -- A prefix may change the uid before the interpreter reads the script.
+  os.execute("chmod 0644 " .. shell_quote(script))
+
   local cmd = format("%s %s %s %s >%s 2>%s </dev/null",
     opts.env or "", opts.prefix or "", M.lua, shell_quote(script),
     out, err)
