@@ -1,4 +1,5 @@
---- confine.core: chroot, chdir, getcwd, stat, umask, opendir_nofollow.
+--- confine.core: chroot, chdir, getcwd, stat, umask, opendir_nofollow,
+-- read_file, readlink.
 
 local h = require("spec.helper")
 local core = require("confine.core")
@@ -417,6 +418,105 @@ describe("confine.core", function()
       assert.is_true(res.ok, res.stderr)
       assert.same({ n = 3, last = jail, cwd = "/", ino = ino },
         res.result)
+    end)
+  end)
+
+
+  describe("read_file()", function()
+    local dir
+
+    before_each(function() dir = tempdir() end)
+    after_each(function() remove(dir) end)
+
+    local function write(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "wb"))
+      f:write(text)
+      f:close()
+      return dir .. "/" .. name
+    end
+
+    it("returns the text and the stat of the file it read", function()
+      local p = write("p.lua", "return {}\0tail")
+      local text, st = core.read_file(p, 100)
+      assert.are.equal("return {}\0tail", text)
+      local lst = core.lstat(p)
+      assert.are.equal("regular", st.type)
+      assert.are.same({ lst.dev, lst.ino, lst.uid, lst.mode },
+        { st.dev, st.ino, st.uid, st.mode })
+    end)
+
+    it("reads a file of exactly max bytes and refuses one byte more",
+      function()
+        local p = write("big", ("x"):rep(5000))
+        assert.are.equal(5000, #core.read_file(p, 5000))
+        local ok, msg, err = core.read_file(p, 4999)
+        assert.is_nil(ok)
+        assert.are.equal("read_file " .. p .. ": larger than 4999 bytes",
+          msg)
+        assert.are.equal(27, err)  -- EFBIG
+      end)
+
+    it("does not follow a final symbolic link", function()
+      local p = write("real", "x")
+      os.execute("ln -s real " .. h.shell_quote(dir .. "/link"))
+      local ok, msg, err = core.read_file(dir .. "/link", 10)
+      assert.is_nil(ok)
+      assert.matches("^read_file .*/link: ", msg)
+      assert.are.equal(ELOOP, err)
+      assert.are.equal("x", core.read_file(p, 10))
+    end)
+
+    it("refuses a directory and a FIFO without blocking", function()
+      local ok, msg, err = core.read_file(dir, 10)
+      assert.is_nil(ok)
+      assert.are.equal("read_file " .. dir ..
+        ": not a regular file (a directory)", msg)
+      assert.are.equal(22, err)  -- EINVAL
+      os.execute("mkfifo " .. h.shell_quote(dir .. "/fifo"))
+      ok, msg = core.read_file(dir .. "/fifo", 10)
+      assert.is_nil(ok)
+      assert.matches("not a regular file %(a fifo%)", msg)
+    end)
+
+    it("returns nil, a message and ENOENT for a missing file", function()
+      local ok, msg, err = core.read_file(dir .. "/none", 10)
+      assert.is_nil(ok)
+      assert.are.equal("read_file " .. dir ..
+        "/none: No such file or directory", msg)
+      assert.are.equal(ENOENT, err)
+    end)
+
+    it("refuses bad arguments", function()
+      assert_bad_paths(function(p) return core.read_file(p, 10) end, 1,
+        "path")
+      for _, max in ipairs({ -1, 1.5, 0 / 0, "10", 2 ^ 31 }) do
+        local ok, err = pcall(core.read_file, "/etc/hostname", max)
+        assert.is_false(ok)
+        assert.matches("bad argument #2", err, 1, true)
+        assert.matches("max: expected a whole number", err, 1, true)
+      end
+    end)
+  end)
+
+
+  describe("readlink()", function()
+    it("returns the target of a link without following it", function()
+      local dir = tempdir()
+      os.execute("ln -s ../some/where " .. h.shell_quote(dir .. "/l"))
+      assert.are.equal("../some/where", core.readlink(dir .. "/l"))
+      remove(dir)
+    end)
+
+    it("returns nil, a message and EINVAL for what is not a link",
+      function()
+        local ok, msg, err = core.readlink("/")
+        assert.is_nil(ok)
+        assert.are.equal("readlink /: Invalid argument", msg)
+        assert.are.equal(22, err)
+      end)
+
+    it("refuses bad arguments", function()
+      assert_bad_paths(core.readlink, 1, "path")
     end)
   end)
 end)

@@ -1,6 +1,6 @@
 /*
 ** files.c: the jail's primitives.  chroot, chdir, getcwd, stat, lstat,
-** umask, and opendir_nofollow, which walks an absolute path one
+** umask, readlink, read_file (for policy files), and opendir_nofollow, which walks an absolute path one
 ** component at a time without following a link, so the directory that
 ** was checked is the very one later entered with fchdir.
 */
@@ -214,6 +214,112 @@ static int l_opendir_nofollow(lua_State *L) {
 
 
 /*
+** read_file(path, max) -> text, stat.  Opens `path` without following a
+** final link and without blocking on a FIFO, and judges the opened file:
+** the stat returned is that of the very bytes read, so a caller that
+** checks it has no gap between check and use.  Not a regular file, or
+** larger than `max` bytes: nil, message, EINVAL or EFBIG.
+*/
+static int l_read_file(lua_State *L) {
+  const char *path = check_path(L, 1, "path");
+  size_t max = (size_t)check_whole(L, 2, 2, "max", 0, 1073741824LL);
+  Dir *h;
+  struct stat st;
+  luaL_Buffer b;
+  size_t got = 0;
+
+  lua_settop(L, 2);
+  h = new_dir(L);  /* holds the descriptor, closed by __gc on a raise */
+  h->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+               O_CLOEXEC);
+  if (h->fd < 0 || fstat(h->fd, &st) != 0) {
+    int err = errno;
+    if (h->fd >= 0) {
+      close(h->fd);
+      h->fd = -1;
+    }
+    return push_error(L, err, "read_file", path);
+  }
+
+  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+    int err = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+    close(h->fd);
+    h->fd = -1;
+    lua_pushnil(L);
+    if (err == EINVAL)
+      lua_pushfstring(L, "read_file %s: not a regular file (a %s)", path,
+                      type_name(st.st_mode));
+    else
+      lua_pushfstring(L, "read_file %s: larger than %d bytes", path,
+                      (int)max);
+    lua_pushinteger(L, err);
+    return 3;
+  }
+
+  luaL_buffinit(L, &b);
+  for (;;) {
+    char *dst = luaL_prepbuffer(&b);
+    size_t want = LUAL_BUFFERSIZE;
+    ssize_t n;
+    if (want > max - got + 1)
+      want = max - got + 1;  /* one byte more shows the file grew */
+    n = read(h->fd, dst, want);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      close(h->fd);
+      h->fd = -1;
+      return push_error(L, err, "read_file", path);
+    }
+    if (n == 0)
+      break;
+    luaL_addsize(&b, (size_t)n);
+    got += (size_t)n;
+    if (got > max) {
+      close(h->fd);
+      h->fd = -1;
+      lua_pushnil(L);
+      lua_pushfstring(L, "read_file %s: larger than %d bytes", path,
+                      (int)max);
+      lua_pushinteger(L, EFBIG);
+      return 3;
+    }
+  }
+  close(h->fd);
+  h->fd = -1;
+  luaL_pushresult(&b);
+  push_stat(L, &st);
+  return 2;
+}
+
+
+/*
+** readlink(path) -> target.
+*/
+static int l_readlink(lua_State *L) {
+  const char *path = check_path(L, 1, "path");
+  size_t size = 256;
+  for (;;) {
+    char *buf = (char *)lua_newuserdata(L, size);
+    ssize_t n = readlink(path, buf, size);
+    if (n < 0) {
+      int err = errno;
+      return push_error(L, err, "readlink", path);
+    }
+    if ((size_t)n < size) {
+      lua_pushlstring(L, buf, (size_t)n);
+      return 1;
+    }
+    if (size >= 1048576)
+      return push_error(L, ENAMETOOLONG, "readlink", path);
+    lua_pop(L, 1);
+    size *= 2;
+  }
+}
+
+
+/*
 ** dir:fchdir() -> true: make the opened directory the current one.
 */
 static int l_dir_fchdir(lua_State *L) {
@@ -305,6 +411,8 @@ static const luaL_Reg files_funcs[] = {
   {"lstat", l_lstat},
   {"umask", l_umask},
   {"opendir_nofollow", l_opendir_nofollow},
+  {"read_file", l_read_file},
+  {"readlink", l_readlink},
   {NULL, NULL}
 };
 

@@ -5,7 +5,8 @@
 -- directory above it (a sticky directory such as /tmp may be writable by
 -- others: nobody else can rename or replace a file they do not own in it).
 -- Then nobody but root or the caller can swap the file between the check
--- and the read.  The file runs as text only, in a fresh environment with
+-- and the read, and the owner and mode are judged once more on the very
+-- descriptor the text is read from.  The file runs as text only, in a fresh environment with
 -- the base functions that compute values, string, table, math, utf8 and
 -- os.getenv: it can compute a policy but reaches nothing else.
 -- @module confine.load
@@ -187,18 +188,14 @@ function M.load(path)
   end
   local before = check_path(full, path)
 
-  local f, msg = io.open(full, "rb")
-  if not f then refuse(path, "cannot be opened (%s)", tostring(msg)) end
-  local src = f:read(SIZE_MAX + 1)
-  f:close()
-  src = src or ""
-  if #src > SIZE_MAX then
-    refuse(path, "is larger than %d bytes", SIZE_MAX)
-  end
-  -- the directories are safe, so this only catches root or the caller
-  -- changing it meanwhile
-  local after = core.lstat(full)
-  if not after or after.dev ~= before.dev or after.ino ~= before.ino then
+  -- The opened file is judged again: its stat comes from the descriptor
+  -- the text was read from, so no swap between check and read counts.
+  local src, st = core.read_file(full, SIZE_MAX)
+  if not src then refuse(path, "cannot be read (%s)", tostring(st)) end
+  local _, euid = core.getresuid()
+  local why = unsafe(st, euid, false)
+  if why then refuse(path, "is unsafe: it %s", why) end
+  if st.dev ~= before.dev or st.ino ~= before.ino then
     refuse(path, "changed while it was read")
   end
 
