@@ -6,9 +6,10 @@
 -- others: nobody else can rename or replace a file they do not own in it).
 -- Then nobody but root or the caller can swap the file between the check
 -- and the read, and the owner and mode are judged once more on the very
--- descriptor the text is read from.  The file runs as text only, in a fresh environment with
--- the base functions that compute values, string, table, math, utf8 and
--- os.getenv: it can compute a policy but reaches nothing else.
+-- descriptor the text is read from.  The file runs as text only, in a
+-- fresh environment with the base functions that compute values, string,
+-- table, math, utf8 and os.getenv: it can compute a policy but reaches
+-- nothing else.
 -- @module confine.load
 
 local core = require("confine.core")
