@@ -19,6 +19,7 @@ local loader = require("confine.load")
 
 local M = {}
 
+--- The version of the C core, `confine.core.version` (a string).
 M.version = require("confine.core").version
 
 

@@ -341,6 +341,10 @@ function RUN.verify(a, ctx)
   ctx.status = s
   return true
 end
+
+
+--- The function that carries out each step, by step name: `RUN[name](args,
+-- ctx)` returns true, or nil, message, errno.  Exposed for the specs.
 M.RUN = RUN
 
 

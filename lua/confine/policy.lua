@@ -76,6 +76,16 @@ local show = M.show
 local function fail(field, value, reason)
   error(format("confine: policy.%s: %s %s", field, show(value), reason), 0)
 end
+
+
+--- Raise the one-line error `confine: policy.FIELD: VALUE reason`; for
+-- the layers behind `check` (plan's name resolution), so that every policy
+-- error reads the same.
+-- @function fail
+-- @tparam string field the field's path, such as "user" or "caps[2]"
+-- @param value the offending value (shown escaped and cut short)
+-- @tparam string reason what is wrong with it
+-- @raise always
 M.fail = fail
 
 
@@ -234,6 +244,9 @@ local SECUREBITS = {
   no_cap_ambient_raise_locked = { "SECBIT_NO_CAP_AMBIENT_RAISE",
     "SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED" },
 }
+
+--- The securebit names a policy may ask for, each mapped to the list of
+-- `confine.core` constants (`SECBIT_*`) it sets.
 M.SECUREBITS = SECUREBITS
 
 local SECUREBIT_ORDER = { "noroot", "noroot_locked", "no_setuid_fixup",
@@ -275,6 +288,8 @@ local FIELDS = { "user", "group", "groups", "chroot", "chdir", "caps",
   "allow_root", "strict_jail", "on_error" }
 local KNOWN = {}
 for _, f in ipairs(FIELDS) do KNOWN[f] = true end
+
+--- The known policy fields, in the order the README documents them.
 M.FIELDS = FIELDS
 
 
@@ -494,6 +509,16 @@ function M.check(t)
   return p
 end
 
+
+--- Check a user or group given by name or id, as `check` does for the
+-- `user` and `group` fields.
+-- @function check_account
+-- @tparam string field the field's path, for the message
+-- @param v a name or an id
+-- @tparam string kind "user" or "group", for the message
+-- @tparam string idword "uid" or "gid", for the message
+-- @return the id (an integer on Lua 5.3+) or the name
+-- @raise `confine: policy.FIELD: VALUE reason`
 M.check_account = check_account
 
 return M
