@@ -4,6 +4,12 @@
 --     rockspec/confine-scm-1.rockspec
 --
 -- `make` builds the checkout it is run in; nothing is downloaded.
+-- scripts/rocks-check proves it for every Lua, LuaJIT included
+-- (`--lua-version 5.1` with LUA=/usr/bin/luajit and LuaJIT's LUA_INCDIR).
+--
+-- CMake's install puts the manual page in the rock's own directory, which
+-- `luarocks remove` takes away again:
+--   man -l "$(luarocks show --rock-dir confine)/share/man/man1/confine.1"
 
 rockspec_format = "3.0"
 package = "confine"
