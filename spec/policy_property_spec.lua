@@ -17,8 +17,10 @@ local WORDS = { "nobody", "nogroup", "daemon", "root", "user", "all", "=ep",
   "net_bind_service", "cap_net_raw", "CAP_KILL", "setuid", "noroot",
   "noroot_locked", "keep_caps", "keep_caps_locked", "exit", "error",
   "/srv", "/run/x", "/", "..", "socket", "0day", "0", "65534", "" }
+-- No nil in the list: 5.1, 5.2 and LuaJIT have no math.maxinteger.
 local NUMBERS = { 0, 1, -1, 3, 65534, 4294967294, 4294967295, 2^32, 2^53,
-  -2^63, 1.5, 0.1, 1/0, -1/0, 0/0, math.maxinteger, math.mininteger, 1e308 }
+  -2^63, 1.5, 0.1, 1/0, -1/0, 0/0, math.maxinteger or 2^63 - 1024,
+  math.mininteger or -2^63, 1e308 }
 
 local random = math.random
 
