@@ -1,8 +1,9 @@
 /*
 ** files.c: the jail's primitives.  chroot, chdir, getcwd, stat, lstat,
-** umask, readlink, read_file (for policy files), and opendir_nofollow, which walks an absolute path one
-** component at a time without following a link, so the directory that
-** was checked is the very one later entered with fchdir.
+** umask, readlink, read_file (for policy files), and opendir_nofollow,
+** which walks an absolute path one component at a time without following
+** a link, so the directory that was checked is the very one later entered
+** with fchdir.
 */
 
 #define _GNU_SOURCE
