@@ -40,12 +40,16 @@ end
 describe("the Lua runtime", function()
   it("is the one CONFINE_LUA names, with the module built for it",
     function()
-      local name = h.lua:match("^[^%s]*/?([%w.]+)$") or h.lua
+      -- the interpreter's name: the first word, without its directory
+      local name = h.lua:match("^%S*"):match("[^/]*$")
       if name == "luajit" then
         assert.is_not_nil(rawget(_G, "jit"))
       elseif name:match("^lua5%.[1-4]$") then
         assert.is_nil(rawget(_G, "jit"))
         assert.equal("Lua " .. name:sub(4), _VERSION)
+      else
+        -- a wrapper (scripts/sanitize): the child's _VERSION is its own
+        assert.is_string(_VERSION)
       end
       assert.is_string(core.version)
       assert.equal(confine.version, core.version)
