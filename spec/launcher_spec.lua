@@ -185,6 +185,172 @@ describe("bin/confine", function()
   end)
 
 
+  describe("where the modules come from", function()
+    -- The launcher's own path set-up, run by dofile in a child with
+    -- os.exit caught: what package.path and package.cpath hold after it.
+    local function paths_after(launcher, env)
+      local code, out, err = sh(format("env -i PATH=/usr/bin:/bin %s %s"
+        .. " -e %s", env or "", h.lua, q(format([[
+          arg = { [0] = %q, "--version" }
+          local exit = os.exit
+          os.exit = function()
+            io.write(package.path, "\n", package.cpath, "\n")
+            exit(0)
+          end
+          assert(loadfile(arg[0]))("--version")]], launcher))))
+      assert.equal("", err)
+      assert.equal(0, code)
+      return out:match("([^\n]*)\n([^\n]*)\n$")
+    end
+
+    local RELATIVE = "LUA_PATH='./?.lua;lib/?.lua;;'"
+      .. " LUA_PATH_5_2='./?.lua;;' LUA_PATH_5_3='./?.lua;;'"
+      .. " LUA_PATH_5_4='./?.lua;;' LUA_CPATH='./?.so;;'"
+      .. " LUA_CPATH_5_2='./?.so;;' LUA_CPATH_5_3='./?.so;;'"
+      .. " LUA_CPATH_5_4='./?.so;;'"
+
+    local function assert_absolute(list)
+      for entry in list:gmatch("[^;]+") do
+        assert.matches("^/", entry)
+      end
+    end
+
+    it("keeps no relative entry on package.path or package.cpath",
+      function()
+        local path, cpath = paths_after(LAUNCHER, RELATIVE
+          .. " CONFINE_BUILD=" .. q(h.build))
+        assert_absolute(path)
+        assert_absolute(cpath)
+        assert.equal(1, path:find(h.root .. "/bin/../lua/?.lua;", 1, true))
+        assert.equal(1, cpath:find(h.root .. "/bin/../"
+          .. h.build:match("[^/]+$") .. "/?.so;", 1, true))
+      end)
+
+    it("makes the checkout's paths absolute when started as bin/confine",
+      function()
+        local build = h.build:match("[^/]+$")
+        local code, out, err = sh(format("cd %s && env -i"
+          .. " PATH=/usr/bin:/bin CONFINE_BUILD=%s %s -e %s", q(h.root),
+          q(build), h.lua, q([[
+            arg = { [0] = "bin/confine", "--version" }
+            local exit = os.exit
+            os.exit = function()
+              io.write(package.path, "\n", package.cpath, "\n")
+              exit(0)
+            end
+            assert(loadfile(arg[0]))("--version")]])))
+        assert.equal("", err)
+        assert.equal(0, code)
+        local path, cpath = out:match("([^\n]*)\n([^\n]*)\n$")
+        assert_absolute(path)
+        assert_absolute(cpath)
+        assert.truthy(path:find(h.root .. "/bin/../lua/?.lua", 1, true))
+      end)
+
+    it("keeps no relative entry when installed either", function()
+      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      local text = read(LAUNCHER)
+      local line = "local INSTALLED_PATHS = nil -- set by the installer"
+      local at = text:find(line, 1, true)
+      assert.truthy(at)
+      text = text:sub(1, at - 1) .. format("local INSTALLED_PATHS = {"
+        .. " path = %q, cpath = %q }", h.root .. "/lua/?.lua",
+        h.build .. "/?.so") .. text:sub(at + #line)
+      local f = assert(io.open(dir .. "/confine", "wb"))
+      f:write(text)
+      f:close()
+      local path, cpath = paths_after(dir .. "/confine", RELATIVE
+        .. " CONFINE_BUILD=/nonexistent")
+      assert_absolute(path)
+      assert_absolute(cpath)
+      assert.equal(1, path:find(h.root .. "/lua/?.lua;", 1, true))
+      assert.equal(1, cpath:find(h.build .. "/?.so;", 1, true))
+    end)
+
+    it("loads no confine.lua from the working directory through a link",
+      function()
+        -- The attack: a link to bin/confine elsewhere, run from a
+        -- directory where someone else put a confine.lua.
+        local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local mark = dir .. "/ran"
+        assert(os.execute(format("mkdir %s/lbin %s/cwd && ln -s %s"
+          .. " %s/lbin/confine", q(dir), q(dir), q(LAUNCHER), q(dir))))
+        for _, name in ipairs({ "confine.lua", "confine/init.lua" }) do
+          os.execute(format("mkdir -p %s/cwd/confine", q(dir)))
+          local f = assert(io.open(dir .. "/cwd/" .. name, "wb"))
+          f:write(format("io.open(%q, 'w'):write('x') return {}", mark))
+          f:close()
+        end
+        for _, cmd in ipairs({ "show", "--version", "check x.lua" }) do
+          local code, out, err = sh(format("cd %s/cwd && env -i"
+            .. " PATH=/usr/bin:/bin LUA_PATH='./?.lua;;' %s %s/lbin/confine"
+            .. " %s", q(dir), h.lua, q(dir), cmd))
+          assert.equal(1, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.matches("cannot find lua/confine%.lua", err)
+          assert.is_nil(io.open(mark, "rb"))
+        end
+      end)
+
+    it("works through a link to its bin/ directory", function()
+      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      assert(os.execute(format("ln -s %s %s/bin", q(h.root .. "/bin"),
+        q(dir))))
+      local code, out = sh(format("cd %s && env -i PATH=/usr/bin:/bin"
+        .. " CONFINE_BUILD=%s %s %s/bin/confine --version", q(dir),
+        q(h.build), h.lua, q(dir)))
+      assert.equal(0, code)
+      assert.matches("^confine ", out)
+    end)
+
+    it("refuses a CONFINE_BUILD outside its checkout", function()
+      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      assert(os.execute(format("mkdir -p %s/build/confine && cp %s"
+        .. " %s/build/confine/", q(dir), q(h.build .. "/confine/core.so"),
+        q(dir))))
+      for _, build in ipairs({ dir .. "/build", "..", "",
+        h.root .. "/nonexistent" }) do
+        local code, out, err = sh(format("env -i PATH=/usr/bin:/bin"
+          .. " CONFINE_BUILD=%s %s %s show", q(build), h.lua,
+          q(LAUNCHER)))
+        if build == "" then
+          -- empty means unset: the checkout's build/
+          assert.is_not.equal(2, code)
+        else
+          assert.equal(1, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.truthy(err:find("CONFINE_BUILD", 1, true))
+        end
+      end
+    end)
+
+    it("ignores LUA_INIT, LUA_PATH and LUA_CPATH through its #! line",
+      function()
+        local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local first = io.open(LAUNCHER, "rb"):read("*l")
+        assert.equal("#!/usr/bin/lua5.4 -E", first)
+        local mark = dir .. "/ran"
+        local init = format("io.open(%q, 'w'):write('x')", mark)
+        -- --help needs no module, so any runtime's build will do.
+        local code, out, err = sh(format("cd %s && env -i"
+          .. " PATH=/usr/bin:/bin LUA_INIT=%s LUA_INIT_5_4=%s"
+          .. " LUA_PATH=/nonexistent/?.lua LUA_CPATH=/nonexistent/?.so"
+          .. " %s --help", q(dir), q(init), q(init), q(LAUNCHER)))
+        assert.equal("", err)
+        assert.equal(0, code)
+        assert.matches("^Usage: confine", out)
+        assert.is_nil(io.open(mark, "rb"))
+      end)
+  end)
+
+
   describe("show", function()
     it("prints ids, groups, the five sets and the flags", function()
       local code, out, err = confine("show")
@@ -253,6 +419,24 @@ describe("bin/confine", function()
         assert.is_true(t.no_new_privs)
         assert.is_false(t.keepcaps)
       end)
+
+    it("escapes C1 controls, bad UTF-8 and line marks in text", function()
+      local base = os.tmpname()
+      os.remove(base)
+      -- raw C1 (CSI), UTF-8 C1 (U+009B), a lone continuation byte, an
+      -- overlong slash, U+202E, a backslash; then good UTF-8 (é, €).
+      local name = "a\155b\194\155c\128d\192\175e\226\128\174f\\g"
+        .. "\195\169\226\130\172"
+      local dir = base .. name
+      assert(os.execute("mkdir " .. q(dir)))
+      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s %s"
+        .. " show", q(dir), q(h.build), h.lua, q(LAUNCHER)))
+      os.execute("rmdir " .. q(dir))
+      assert.equal(0, code)
+      local cwd = out:match("\ncwd: +([^\n]*)\n")
+      assert.equal(base .. "a\\155b\\194\\155c\\128d\\192\\175e"
+        .. "\\226\\128\\174f\\\\g\195\169\226\130\172", cwd)
+    end)
 
     it("reports / as the root directory outside a jail", function()
       local code, out = confine("show")
@@ -488,6 +672,19 @@ return { user = 4000000, group = 4000000 }]])
           assert.equal("", out)
           one_clean_line(err)
           assert.truthy(err:find(cmd, 1, true))
+        end
+        os.remove(path)
+      end)
+
+    it("exits 2 before anything changes for an empty COMMAND",
+      function()
+        local path = policy(NOBODY)
+        for _, args in ipairs({ ' -- ""', ' ""', ' -- "" id' }) do
+          local code, out, err = confine("run " .. q(path) .. args)
+          assert.equal(2, code)
+          assert.equal("", out)
+          one_clean_line(err)
+          assert.matches("COMMAND is an empty string", err)
         end
         os.remove(path)
       end)
