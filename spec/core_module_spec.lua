@@ -8,7 +8,7 @@ local FUNCTIONS = {
   "getgroups", "setgroups", "getpwnam", "getpwuid", "getgrnam", "getgrgid",
   "getgrouplist", "chroot", "chdir", "fchdir", "getcwd", "opendir_nofollow",
   "stat", "lstat", "readlink", "read_file", "umask", "fds", "close_fds",
-  "thread_count", "getpid",
+  "thread_count", "getpid", "getsid", "_exit", "has_ctty", "detach_tty",
   "tzset", "caps_get", "caps_new", "caps_from_text", "caps_get_file",
   "cap_value", "cap_name", "cap_last", "bound_get", "bound_drop",
   "ambient_get", "ambient_raise", "ambient_lower", "ambient_clear",

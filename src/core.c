@@ -219,6 +219,38 @@ const char *type_name(mode_t mode) {
 
 
 /*
+** The name of a filesystem from its statfs magic number, for the kinds
+** the Lua layer must recognise (pseudo-filesystems that expose the
+** kernel or other processes, and a few ordinary ones); NULL for others.
+*/
+const char *fs_name(unsigned long magic) {
+  static const struct { unsigned long magic; const char *name; } fs[] = {
+    {0x9fa0UL, "proc"}, {0x62656572UL, "sysfs"},
+    {0x64626720UL, "debugfs"}, {0x74726163UL, "tracefs"},
+    {0x73636673UL, "securityfs"}, {0x27e0ebUL, "cgroup"},
+    {0x63677270UL, "cgroup2"}, {0xcafe4a11UL, "bpf"},
+    {0x62656570UL, "configfs"}, {0xde5e81e4UL, "efivarfs"},
+    {0x6165676cUL, "pstore"}, {0x1cd1UL, "devpts"},
+    {0x09041934UL, "anon_inode"}, {0x6e736673UL, "nsfs"},
+    {0x50494446UL, "pidfs"}, {0x42494e4dUL, "binfmt_misc"},
+    {0x65735543UL, "fusectl"}, {0xf97cff8cUL, "selinuxfs"},
+    {0x43415d53UL, "smackfs"}, {0x5345434dUL, "secretmem"},
+    {0x534f434bUL, "sockfs"}, {0x50495045UL, "pipefs"},
+    {0x01021994UL, "tmpfs"}, {0x858458f6UL, "ramfs"},
+    {0x19800202UL, "mqueue"}, {0xef53UL, "ext4"},
+    {0x9123683eUL, "btrfs"}, {0x58465342UL, "xfs"},
+    {0x794c7630UL, "overlay"}, {0x65735546UL, "fuse"},
+    {0x6969UL, "nfs"}, {0x4d44UL, "vfat"}
+  };
+  size_t i;
+  for (i = 0; i < sizeof fs / sizeof fs[0]; i++)
+    if (fs[i].magic == (magic & 0xffffffffUL))
+      return fs[i].name;
+  return NULL;
+}
+
+
+/*
 ** Push { type, mode, uid, gid, dev, ino }; mode is the permission bits.
 */
 void push_stat(lua_State *L, const struct stat *st) {
@@ -248,6 +280,33 @@ static int l_getpid(lua_State *L) {
 
 
 /*
+** getsid() -> the session id of this process.
+*/
+static int l_getsid(lua_State *L) {
+  pid_t sid = getsid(0);
+  if (sid < 0) {
+    int err = errno;
+    return push_error(L, err, "getsid", NULL);
+  }
+  lua_pushinteger(L, (lua_Integer)sid);
+  return 1;
+}
+
+
+/*
+** _exit(status) ends the process at once, after flushing C's standard
+** streams: no Lua code (a replaced os.exit, a finalizer) runs on the
+** way, so a caller that fails closed cannot be talked out of it.
+*/
+static int l_exit(lua_State *L) {
+  int status = (int)check_whole(L, 1, 1, "status", 0, 255);
+  fflush(NULL);
+  _exit(status);
+  return 0;
+}
+
+
+/*
 ** tzset() -> true: load the zone data while /etc and /usr are visible.
 */
 static int l_tzset(lua_State *L) {
@@ -259,6 +318,8 @@ static int l_tzset(lua_State *L) {
 
 static const luaL_Reg core_funcs[] = {
   {"getpid", l_getpid},
+  {"getsid", l_getsid},
+  {"_exit", l_exit},
   {"tzset", l_tzset},
   {NULL, NULL}
 };

@@ -49,6 +49,7 @@ int push_missing(lua_State *L, const char *call, const char *arg,
                  const char *what);
 void push_stat(lua_State *L, const struct stat *st);
 const char *type_name(mode_t mode);
+const char *fs_name(unsigned long magic);
 
 /* Registration, one per file. */
 void confine_open_ids(lua_State *L);

@@ -1,10 +1,15 @@
 /*
-** fds.c: open descriptors and the thread count, the two things the Lua
-** layer must know about the process before it enters the jail.
+** fds.c: open descriptors, the controlling terminal and the thread
+** count: what the Lua layer must know about the process before it
+** enters the jail.
 **
 ** Caveats: fds() and the close_fds() fallback learn the highest open
 ** descriptor from /proc/self/fd when it is there; without /proc they
 ** look up to the RLIMIT_NOFILE soft limit, capped at FD_SCAN_MAX.
+** has_ctty() asks /dev/tty; where it cannot be opened (a jail without
+** /dev) it asks each open descriptor with TIOCGSID, so a controlling
+** terminal that no descriptor refers to is not seen there (XXX: nor can
+** the process reach it without opening a terminal device).
 */
 
 #define _GNU_SOURCE
@@ -15,9 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -67,23 +75,133 @@ static const char *fd_kind(mode_t mode) {
 
 
 /*
+** Set field "name" of the table on top to what /proc/self/fd/N links to
+** ("anon_inode:[eventfd]", "/dev/sda"), when /proc is there.
+*/
+static void set_fd_name(lua_State *L, int fd) {
+  char path[64], buf[256];
+  ssize_t len;
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  len = readlink(path, buf, sizeof buf);
+  if (len <= 0)
+    return;
+  lua_pushlstring(L, buf, (size_t)len);
+  lua_setfield(L, -2, "name");
+}
+
+
+/*
 ** fds() -> list of { fd = n, kind = "directory" | "regular" | "socket" |
-** "pipe" | "char" | "block" | "link" | "unknown" }, lowest first.
+** "pipe" | "char" | "block" | "link" | "unknown", fs, fstype, major,
+** minor, name }, lowest first.  fstype is the statfs magic number and fs
+** its name where known ("proc", "anon_inode", ...); major and minor are
+** there for devices; name is the /proc/self/fd link when /proc is there.
 */
 static int l_fds(lua_State *L) {
   int bound = fd_bound(), fd, n = 0;
   lua_newtable(L);
   for (fd = 0; fd < bound; fd++) {
     struct stat st;
+    struct statfs sf;
     if (fstat(fd, &st) != 0)
       continue;  /* EBADF: not open */
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, fd);
     lua_setfield(L, -2, "fd");
     lua_pushstring(L, fd_kind(st.st_mode));
     lua_setfield(L, -2, "kind");
+    if (fstatfs(fd, &sf) == 0) {
+      const char *name = fs_name((unsigned long)sf.f_type);
+      lua_pushinteger(L, (lua_Integer)((unsigned long)sf.f_type &
+                                       0xffffffffUL));
+      lua_setfield(L, -2, "fstype");
+      if (name != NULL) {
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "fs");
+      }
+    }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      lua_pushinteger(L, (lua_Integer)major(st.st_rdev));
+      lua_setfield(L, -2, "major");
+      lua_pushinteger(L, (lua_Integer)minor(st.st_rdev));
+      lua_setfield(L, -2, "minor");
+    }
+    set_fd_name(L, fd);
     lua_rawseti(L, -2, ++n);
   }
+  return 1;
+}
+
+
+/*
+** A descriptor to this process's controlling terminal, to be closed by
+** the caller when *opened is set; -1 when there is none.  /dev/tty
+** answers ENXIO when there is none; without /dev/tty each open
+** descriptor is asked with TIOCGSID, which only the controlling
+** terminal answers.
+*/
+static int ctty_fd(int *opened) {
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  int bound, i;
+  *opened = 0;
+  if (fd >= 0) {
+    *opened = 1;
+    return fd;
+  }
+  if (errno == ENXIO)
+    return -1;
+  bound = fd_bound();
+  for (i = 0; i < bound; i++) {
+    pid_t sid;
+    if (isatty(i) && ioctl(i, TIOCGSID, &sid) == 0)
+      return i;
+  }
+  return -1;
+}
+
+
+/*
+** has_ctty() -> whether this process has a controlling terminal (one
+** into which TIOCSTI could type commands for its shell).
+*/
+static int l_has_ctty(lua_State *L) {
+  int opened, fd = ctty_fd(&opened);
+  if (opened)
+    close(fd);
+  lua_pushboolean(L, fd >= 0);
+  return 1;
+}
+
+
+/*
+** detach_tty() -> true: give up the controlling terminal (TIOCNOTTY), so
+** that TIOCSTI on an inherited terminal descriptor fails.  The process
+** stays in its process group, so the terminal's ^C still reaches it.
+** A session leader is refused (EPERM): for it TIOCNOTTY hangs up the
+** terminal's foreground process group.  Nothing to do without one.
+*/
+static int l_detach_tty(lua_State *L) {
+  int opened, fd = ctty_fd(&opened), err = 0;
+  if (fd < 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (getsid(0) == getpid())
+    err = EPERM;
+  else if (ioctl(fd, TIOCNOTTY) != 0)
+    err = errno;
+  if (opened)
+    close(fd);
+  if (err == EPERM && getsid(0) == getpid()) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "detach_tty: this process leads the session of its "
+      "controlling terminal (detaching would hang up the terminal)");
+    lua_pushinteger(L, EPERM);
+    return 3;
+  }
+  if (err != 0)
+    return push_error(L, err, "detach_tty", "TIOCNOTTY");
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -199,6 +317,8 @@ static const luaL_Reg fds_funcs[] = {
   {"fds", l_fds},
   {"close_fds", l_close_fds},
   {"thread_count", l_thread_count},
+  {"has_ctty", l_has_ctty},
+  {"detach_tty", l_detach_tty},
   {NULL, NULL}
 };
 

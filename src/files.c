@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -354,6 +355,33 @@ static int l_dir_stat(lua_State *L) {
 
 
 /*
+** dir:statfs() -> { type = magic, name = "proc" | ... }: the filesystem
+** the opened directory is on (name only for the kinds fs_name knows).
+*/
+static int l_dir_statfs(lua_State *L) {
+  Dir *d = check_dir(L, 1);
+  struct statfs sf;
+  const char *name;
+  if (fstatfs(d->fd, &sf) != 0) {
+    int err = errno;
+    char arg[32];
+    snprintf(arg, sizeof arg, "fd %d", d->fd);
+    return push_error(L, err, "fstatfs", arg);
+  }
+  name = fs_name((unsigned long)sf.f_type);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)((unsigned long)sf.f_type &
+                                   0xffffffffUL));
+  lua_setfield(L, -2, "type");
+  if (name != NULL) {
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+  }
+  return 1;
+}
+
+
+/*
 ** dir:fileno() -> the descriptor.
 */
 static int l_dir_fileno(lua_State *L) {
@@ -394,6 +422,7 @@ static int l_dir_tostring(lua_State *L) {
 static const luaL_Reg dir_methods[] = {
   {"fchdir", l_dir_fchdir},
   {"stat", l_dir_stat},
+  {"statfs", l_dir_statfs},
   {"fileno", l_dir_fileno},
   {"close", l_dir_close},
   {"__gc", l_dir_close},
