@@ -32,11 +32,11 @@ describe("confine.plan()", function()
       preload = { "socket" }, close_fds = { 5 },
       securebits = { "noroot_locked" } })
     assert.are.same({
-      "check_jail", "check_chdir", "check_privileges",
-      "preload", "tzset", "check_threads", "check_fds", "close_fds",
-      "setgroups", "fchdir", "chroot", "chdir", "close_jail",
-      "bound_drop", "securebits", "set_keepcaps", "setresgid",
-      "setresuid", "set_keepcaps", "caps_set", "ambient_clear",
+      "check_jail", "check_chdir", "check_preload", "check_tty",
+      "check_privileges", "preload", "tzset", "check_threads",
+      "check_fds", "close_fds", "detach_tty", "setgroups", "fchdir",
+      "chroot", "chdir", "close_jail", "bound_drop", "securebits",
+      "set_keepcaps", "setresgid", "setresuid", "set_keepcaps", "caps_set", "ambient_clear",
       "ambient_raise", "no_new_privs", "chdir", "verify",
     }, steps(plan))
   end)
@@ -44,9 +44,10 @@ describe("confine.plan()", function()
   it("lays out a bare drop: groups, bounding set, gid, uid, caps", function()
     local plan = confine.plan({ user = "daemon" })
     assert.are.same({
-      "check_privileges", "tzset", "check_threads",
-      "setgroups", "bound_drop", "setresgid", "setresuid", "set_keepcaps",
-      "caps_set", "ambient_clear", "no_new_privs", "verify",
+      "check_tty", "check_privileges", "tzset", "check_threads",
+      "check_fds", "detach_tty", "setgroups", "bound_drop", "setresgid",
+      "setresuid", "set_keepcaps", "caps_set", "ambient_clear",
+      "no_new_privs", "verify",
     }, steps(plan))
   end)
 
@@ -135,9 +136,33 @@ describe("confine.plan()", function()
     assert.truthy(find(plan, "ambient_raise"))
   end)
 
-  it("leaves out no_new_privs only when asked to", function()
-    assert.falsy(find(confine.plan({ user = "nobody",
+  it("leaves out no_new_privs only when asked to, with allow_root",
+    function()
+    assert.falsy(find(confine.plan({ user = "nobody", allow_root = true,
       no_new_privs = false }), "no_new_privs"))
+  end)
+
+  it("keeps the controlling terminal only when asked to", function()
+    local plan = confine.plan({ user = "nobody", detach_tty = false })
+    assert.falsy(find(plan, "check_tty"))
+    assert.falsy(find(plan, "detach_tty"))
+    assert.is_false(plan[#plan].args.detach_tty)
+    plan = confine.plan({ user = "nobody" })
+    assert.is_true(plan[#plan].args.detach_tty)
+  end)
+
+  it("checks the final directory as the new user sees it, with a jail "
+    .. "too", function()
+    local _, s = find(confine.plan({ user = "nobody", chroot = "/run" }),
+      "check_chdir")
+    assert.are.same({ "/", jail = "/run", uid = 65534, gid = 65534,
+      groups = {}, caps = {} }, s.args)
+  end)
+
+  it("names the groups entry that resolves to gid 0", function()
+    assert.are.equal("confine: policy.groups[2]: \"root\" resolves to gid "
+      .. "0 (root's group); set allow_root = true to keep it",
+      refusal({ user = "nobody", groups = { "nogroup", "root" } }))
   end)
 
   it("resolves names to ids, with the user's groups on request", function()

@@ -3,6 +3,7 @@ package.path = h.root .. "/lua/?.lua;" .. package.path
 package.cpath = h.build .. "/?.so;" .. package.cpath
 
 local confine = require("confine")
+local policy = require("confine.policy")
 
 -- The error `confine.policy(t)` raises, or nil when it accepts t.
 local function refusal(t)
@@ -129,14 +130,27 @@ local BAD = {
   { { user = "nobody", caps = "net_raw" }, "confine: policy.caps: "
     .. "\"net_raw\" is not a list of capability names (write { \"name\", "
     .. "... })" },
-  { { user = "nobody", caps = { "setuid" } }, "confine: policy.caps: "
-    .. "\"cap_setuid\" lets the process become root again; set allow_root "
-    .. "= true to keep it" },
+  { { user = "nobody", caps = { "setuid" } }, "confine: policy.caps[1]: "
+    .. "\"setuid\" (cap_setuid) lets the process become any user, root "
+    .. "included; set allow_root = true to keep it" },
+  { { user = "nobody", caps = { "net_raw", "cap_sys_chroot" } }, "confine: "
+    .. "policy.caps[2]: \"cap_sys_chroot\" chroots again, which walks out "
+    .. "of any jail; set allow_root = true to keep it" },
+  { { user = "nobody", caps = { "DAC_READ_SEARCH" } }, "confine: "
+    .. "policy.caps[1]: \"DAC_READ_SEARCH\" (cap_dac_read_search) reads "
+    .. "any file, and open_by_handle_at walks out of any jail; set "
+    .. "allow_root = true to keep it" },
   -- booleans
   { { user = "nobody", ambient = 1 }, "confine: policy.ambient: 1 is not "
     .. "true or false" },
   { { user = "nobody", no_new_privs = "yes" }, "confine: "
     .. "policy.no_new_privs: \"yes\" is not true or false" },
+  { { user = "nobody", no_new_privs = false }, "confine: "
+    .. "policy.no_new_privs: false lets an exec of a set-user-ID or "
+    .. "file-capability program gain privilege again; set allow_root = "
+    .. "true to allow it" },
+  { { user = "nobody", detach_tty = "no" }, "confine: "
+    .. "policy.detach_tty: \"no\" is not true or false" },
   { { user = "nobody", allow_root = 0 }, "confine: policy.allow_root: 0 is "
     .. "not true or false" },
   { { user = "nobody", strict_jail = "false" }, "confine: "
@@ -188,15 +202,15 @@ local BAD = {
   { { user = "nobody", usr = "x" }, "confine: policy.usr: unknown field "
     .. "(known: user, group, groups, chroot, chdir, caps, ambient, "
     .. "no_new_privs, securebits, preload, close_fds, allow_root, "
-    .. "strict_jail, on_error)" },
+    .. "strict_jail, on_error, detach_tty)" },
   { { user = "nobody", [1] = "x" }, "confine: policy[1]: unknown field "
     .. "(known: user, group, groups, chroot, chdir, caps, ambient, "
     .. "no_new_privs, securebits, preload, close_fds, allow_root, "
-    .. "strict_jail, on_error)" },
+    .. "strict_jail, on_error, detach_tty)" },
   { { user = "nobody", ["a\nb"] = 1 }, "confine: policy[\"a\\nb\"]: "
     .. "unknown field (known: user, group, groups, chroot, chdir, caps, "
     .. "ambient, no_new_privs, securebits, preload, close_fds, allow_root, "
-    .. "strict_jail, on_error)" },
+    .. "strict_jail, on_error, detach_tty)" },
   { "nobody", "confine: policy: \"nobody\" is not a table" },
   { nil, "confine: policy: nil is not a table" },
 }
@@ -219,6 +233,7 @@ describe("confine.policy()", function()
       user = "nobody", groups = {}, caps = {}, ambient = false,
       no_new_privs = true, securebits = {}, preload = {}, close_fds = false,
       allow_root = false, strict_jail = true, on_error = "exit",
+      detach_tty = true,
     }, confine.policy({ user = "nobody" }))
   end)
 
@@ -266,6 +281,26 @@ describe("confine.policy()", function()
       caps = { "setuid" } })
     assert.are.equal(0, p.user)
     assert.are.same({ "cap_setuid" }, p.caps)
+  end)
+
+  it("refuses every capability that gives root back or leaves a jail, "
+    .. "naming it and why, unless allow_root", function()
+    local names = {}
+    for name in pairs(policy.ROOT_CAPS) do names[#names + 1] = name end
+    table.sort(names)
+    assert.is_true(#names >= 21)
+    for _, name in ipairs(names) do
+      assert.are.equal(("confine: policy.caps[1]: %q %s; set allow_root = "
+        .. "true to keep it"):format(name, policy.ROOT_CAPS[name]),
+        refusal({ user = "nobody", caps = { name } }))
+      assert.are.same({ name }, confine.policy({ user = "nobody",
+        allow_root = true, caps = { name } }).caps)
+    end
+  end)
+
+  it("keeps no_new_privs off only with allow_root", function()
+    assert.is_false(confine.policy({ user = "nobody", allow_root = true,
+      no_new_privs = false }).no_new_privs)
   end)
 
   it("accepts its own output", function()

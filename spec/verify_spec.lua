@@ -13,6 +13,8 @@ local verify = require("confine.verify")
 local plan = confine.plan({ user = "nobody", caps = { "net_raw" },
   securebits = { "noroot_locked" }, chroot = "/run", chdir = "/" })
 local expected = plan[#plan].args
+local jail = real.stat("/run")
+local root = { dev = jail.dev, ino = jail.ino }
 assert(confine.apply(plan))
 
 local FAULTS = {
@@ -41,14 +43,22 @@ local FAULTS = {
   setresgid = { setresgid = function() return true end },
   setgroups = { setgroups = function() return true end },
   chroot = { chroot = function() return true end },
+  threads = { thread_count = function() return 2 end },
+  root = { stat = function(path)
+    local st = real.stat(path)
+    if path == "/" then st.ino = st.ino + 1 end
+    return st
+  end },
+  ctty = { has_ctty = function() return true end },
 }
 local out = {}
 for name, fault in pairs(FAULTS) do
   for k, f in pairs(fault) do fake[k] = f end
-  local s, msg = verify.run(expected)
+  local s, msg = verify.run(expected, root)
   out[name] = s and "ok" or msg
   for k in pairs(fault) do fake[k] = nil end
 end
+out.dev, out.ino = root.dev, root.ino
 return out
 ]]
 
@@ -58,7 +68,7 @@ describe("confine.verify.run()", function()
     .. "privilege", function()
     local r = h.child(BODY)
     assert.is_true(r.ok, r.stderr)
-    assert.are.same({
+    local want = {
       clean = "ok",
       uid = "verify: uid is 65534/65534/0 (real/effective/saved), expected "
         .. "65534",
@@ -83,7 +93,15 @@ describe("confine.verify.run()", function()
       setgroups = "verify: setgroups({0}) succeeded: privilege can be "
         .. "regained",
       chroot = "verify: chroot(\".\") succeeded: privilege can be regained",
-    }, r.result)
+      threads = "verify: the process has 2 threads; the others kept their "
+        .. "privilege",
+      root = ("verify: the root directory is not the jail (dev %d ino %d, "
+        .. "expected dev %d ino %d)"):format(r.result.dev, r.result.ino + 1,
+        r.result.dev, r.result.ino),
+      ctty = "verify: the process still has a controlling terminal",
+      dev = r.result.dev, ino = r.result.ino,
+    }
+    assert.are.same(want, r.result)
   end)
 end)
 

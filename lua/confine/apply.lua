@@ -25,6 +25,11 @@ local error, format, ipairs, pcall, require, tostring, type =
 local concat = table.concat
 local unpack = table.unpack or unpack
 local show, bit_set = policy.show, plan.bit_set
+local package, collectgarbage = package, collectgarbage
+
+-- Captured now, so that a program which replaces os.exit or io.stderr
+-- later cannot talk a failed drop out of ending the process.
+local _exit, os_exit, stderr = core._exit, os.exit, io.stderr
 
 
 -- Raise a check failure (nothing has changed).
@@ -53,6 +58,27 @@ function RUN.check_jail(a, ctx)
       tostring(comps))
   end
   ctx.jail = dir
+  local fs, why = dir:statfs()
+  if not fs then
+    refuse("policy.chroot: %s cannot be judged (%s)", show(path),
+      tostring(why))
+  end
+  if M.PSEUDO_FS[fs.name] then
+    refuse("policy.chroot: %s is on a %s filesystem, which exposes the "
+      .. "kernel or other processes; a jail must be an ordinary directory",
+      show(path), fs.name)
+  end
+  -- devtmpfs reports tmpfs's (or ramfs's) magic: tell /dev by the
+  -- filesystem /dev/null is on
+  local own = dir:stat()
+  local null = core.stat("/dev/null")
+  if (fs.name == "tmpfs" or fs.name == "ramfs") and null
+      and null.type == "char" and null.dev == own.dev then
+    refuse("policy.chroot: %s is on the device filesystem (that of "
+      .. "/dev/null); a jail must not hold the host's device nodes",
+      show(path))
+  end
+  ctx.root = { dev = own.dev, ino = own.ino }
   if not a.strict then return true end
   for _, st in ipairs(comps) do
     if st.type ~= "directory" then
@@ -73,20 +99,88 @@ function RUN.check_jail(a, ctx)
 end
 
 
--- Pre-flight for the final chdir, so a typo fails before any change.
--- XXX: a symbolic link inside the jail is followed as the host sees it, so
--- an absolute link target can be judged against the wrong root.
-function RUN.check_chdir(a)
-  local path, jail = a[1], a.jail
-  if jail and path == "/" then return true end
-  local full = jail and (jail .. path) or path
-  local st, msg = core.stat(full)
-  if not st then
-    refuse("policy.chdir: %s cannot be entered (%s)", show(path),
-      tostring(msg))
+-- True when the target (ids and kept caps in `a`) may search a directory
+-- with stat `st`: the mode bits of the class the kernel would pick.
+-- XXX: POSIX ACLs are not read; the mode bits alone decide.
+local function can_search(st, a)
+  for _, c in ipairs(a.caps or {}) do
+    if c == "cap_dac_override" or c == "cap_dac_read_search" then
+      return true
+    end
   end
-  if st.type ~= "directory" then
-    refuse("policy.chdir: %s is not a directory", show(path))
+  local bit
+  if st.uid == a.uid then
+    bit = 64
+  else
+    bit = 1
+    local member = st.gid == a.gid
+    for _, g in ipairs(a.groups or {}) do
+      if g == st.gid then member = true end
+    end
+    if member then bit = 8 end
+  end
+  return bit_set(st.mode, bit)
+end
+
+
+-- Pre-flight for the final chdir, so that it cannot fail after the drop:
+-- the directory must exist and the new user must be able to search it
+-- and every directory on the way.  In a jail the walk starts at the jail
+-- and follows no link, since a link would be resolved against the jail's
+-- root, not the host's.
+function RUN.check_chdir(a, ctx)
+  local path, jail = a[1], a.jail
+  local comps, first
+  if jail and path == "/" then
+    -- the very directory check_jail opened
+    local st = ctx.jail and ctx.jail:stat()
+    if not st then refuse("policy.chdir: the jail is not open") end
+    st.path = jail
+    comps, first = { st }, 1
+  elseif jail then
+    local dir, list = core.opendir_nofollow(jail .. path)
+    if not dir then
+      refuse("policy.chdir: %s cannot be entered in the jail (%s; a link "
+        .. "is refused)", show(path), tostring(list))
+    end
+    dir:close()
+    comps = list
+    local depth = 0
+    for _ in jail:gmatch("[^/]+") do depth = depth + 1 end
+    first = depth + 1  -- the jail's own directory
+    local st = ctx.jail and ctx.jail:stat()
+    if not st or st.dev ~= comps[first].dev or st.ino ~= comps[first].ino
+    then
+      refuse("policy.chdir: %s: the jail %s changed while it was checked",
+        show(path), show(jail))
+    end
+  else
+    comps, first = {}, 1
+    local here = ""
+    comps[1] = core.stat("/")
+    for part in path:gmatch("[^/]+") do
+      here = here .. "/" .. part
+      local st, msg = core.stat(here)
+      if not st then
+        refuse("policy.chdir: %s cannot be entered (%s)", show(path),
+          tostring(msg))
+      end
+      if st.type ~= "directory" then
+        refuse("policy.chdir: %s is not a directory (%s is a %s)",
+          show(path), show(here), st.type)
+      end
+      st.path = here
+      comps[#comps + 1] = st
+    end
+    comps[1].path = "/"
+  end
+  for i = first, #comps do
+    local st = comps[i]
+    if not can_search(st, a) then
+      refuse("policy.chdir: %s cannot be entered by uid %d: %s (mode "
+        .. "%04o, owner %d, group %d) is not searchable for it",
+        show(path), a.uid, show(st.path), st.mode, st.uid, st.gid)
+    end
   end
   return true
 end
@@ -162,15 +256,113 @@ function RUN.check_privileges(a)
 end
 
 
--- Step 5: modules the jail would hide.
+-- Only the absolute entries of a search path ("./?.lua" and other
+-- relative ones would search the caller's current directory).
+local function absolute_only(path)
+  local out = {}
+  for entry in path:gmatch("[^;]+") do
+    if entry:sub(1, 1) == "/" then out[#out + 1] = entry end
+  end
+  return concat(out, ";")
+end
+
+
+-- The first existing file for module `name` in a search path.
+local function search(name, path)
+  local file = name:gsub("%.", "/")
+  for entry in path:gmatch("[^;]+") do
+    local candidate = entry:gsub("%?", file)
+    if core.stat(candidate) then return candidate end
+  end
+end
+
+
+-- Why a file or directory, by its stat, could be changed by someone
+-- other than root or us (nil when it cannot).
+local function writable_by_others(st, uid, sticky_ok)
+  if st.uid ~= 0 and st.uid ~= uid then
+    return format("is owned by uid %d (not root or uid %d)", st.uid, uid)
+  end
+  if (st.mode % 32 >= 16 or st.mode % 4 >= 2)
+      and not (sticky_ok and st.mode % 1024 >= 512) then
+    return format("is writable by group or others (mode %04o)", st.mode)
+  end
+end
+
+
+-- Judge a module file like a policy file: a regular file, it and every
+-- directory above it owned by root or us and not writable by others.
+-- XXX: where a directory is a link, its target is judged, not the
+-- directories above the target.
+local function check_module_file(name, file)
+  local _, euid = core.getresuid()
+  local here = ""
+  local st = core.stat("/")
+  local why = st and writable_by_others(st, euid, true)
+  if why then
+    refuse("policy.preload: %s is unsafe: the directory \"/\" %s",
+      show(name), why)
+  end
+  local parts = {}
+  for part in file:gmatch("[^/]+") do parts[#parts + 1] = part end
+  for i, part in ipairs(parts) do
+    here = here .. "/" .. part
+    local msg
+    st, msg = core.stat(here)
+    if not st then
+      refuse("policy.preload: %s cannot be checked (%s)", show(name),
+        tostring(msg))
+    end
+    local last = i == #parts
+    why = writable_by_others(st, euid, not last)
+    if why then
+      refuse("policy.preload: %s is unsafe: %s %s", show(name), show(here),
+        why)
+    end
+    if last and st.type ~= "regular" then
+      refuse("policy.preload: %s is unsafe: %s is not a regular file",
+        show(name), show(here))
+    end
+  end
+end
+
+
+-- Step 3: each module to preload is already loaded, or found through the
+-- absolute entries of package.path and package.cpath in a file only root
+-- or we can change.
+function RUN.check_preload(a)
+  local lpath = absolute_only(package.path)
+  local cpath = absolute_only(package.cpath)
+  for _, name in ipairs(a) do
+    if package.loaded[name] == nil and package.preload[name] == nil then
+      local file = search(name, lpath) or search(name, cpath)
+      if not file then
+        refuse("policy.preload: %s is not found in the absolute entries "
+          .. "of package.path or package.cpath (relative ones such as "
+          .. "./?.lua are never searched)", show(name))
+      end
+      check_module_file(name, file)
+    end
+  end
+  return true
+end
+
+
+-- Step 5: modules the jail would hide, loaded with only the absolute
+-- entries of the search paths, so that neither they nor the modules they
+-- require come from the current directory.
 function RUN.preload(a)
+  local lpath, cpath = package.path, package.cpath
+  package.path, package.cpath = absolute_only(lpath), absolute_only(cpath)
   for _, name in ipairs(a) do
     local ok, err = pcall(require, name)
     if not ok then
+      package.path, package.cpath = lpath, cpath
       refuse("policy.preload: %s cannot be loaded (%s)", show(name),
         (tostring(err):gsub("\n.*", ""):gsub(":$", "")))
     end
   end
+  package.path, package.cpath = lpath, cpath
   return true
 end
 
@@ -196,9 +388,63 @@ function RUN.check_threads()
 end
 
 
--- A directory descriptor open across the chroot leads back out of it.
--- The check counts what close_fds will leave open, so it runs before
--- anything is closed.
+--- Filesystems whose files expose the kernel, other processes or a
+-- credential: a jail on one is refused, and so is a descriptor on one
+-- that survives the drop (devpts only for jails: terminals are judged as
+-- devices).
+M.PSEUDO_FS = { proc = true, sysfs = true, debugfs = true, tracefs = true,
+  securityfs = true, cgroup = true, cgroup2 = true, bpf = true,
+  configfs = true, efivarfs = true, pstore = true, devpts = true,
+  anon_inode = true, nsfs = true, pidfs = true, binfmt_misc = true,
+  fusectl = true, selinuxfs = true, smackfs = true }
+
+-- Character devices a surviving descriptor may be, by major number (all
+-- minors) or "major:minor": null, zero, full, random, urandom, and
+-- terminals (the console, ttys, pseudo-terminals).
+local SAFE_CHAR = { ["1:3"] = true, ["1:5"] = true, ["1:7"] = true,
+  ["1:8"] = true, ["1:9"] = true, ["5:0"] = true, ["5:1"] = true,
+  ["5:2"] = true, [3] = true, [4] = true }
+for major = 136, 143 do SAFE_CHAR[major] = true end
+
+
+-- Why descriptor `d` (an entry of core.fds()) must not survive the drop,
+-- or nil when it may.
+local function fd_danger(d, jail)
+  if d.kind == "directory" then
+    if jail then return "an open directory, which leads out of the jail" end
+    return nil
+  end
+  if d.kind == "unknown" or d.fs == "anon_inode" or d.fs == "pidfs"
+      or d.fs == "nsfs" then
+    return format("a kernel object (%s) that may carry the credentials "
+      .. "of whoever made it (as an io_uring does)",
+      d.name or d.fs or "unknown kind")
+  end
+  if d.kind == "block" then
+    return format("the block device %d:%d (raw disk access)", d.major,
+      d.minor)
+  end
+  if d.kind == "char" and not (SAFE_CHAR[d.major]
+      or SAFE_CHAR[d.major .. ":" .. d.minor]) then
+    return format("the character device %d:%d%s, not one of null, zero, "
+      .. "full, random, urandom or a terminal", d.major, d.minor,
+      d.name and " (" .. d.name .. ")" or "")
+  end
+  if d.fs ~= "devpts" and M.PSEUDO_FS[d.fs] then
+    return format("a file on %s%s, which exposes the kernel or other "
+      .. "processes", d.fs, d.name and " (" .. d.name .. ")" or "")
+  end
+end
+
+
+-- Step 5: every descriptor that survives the drop is one the confined
+-- process keeps.  A directory leads out of a jail; a kernel object (an
+-- io_uring with the opener's credentials, a pidfd, a namespace), a block
+-- device, a character device other than the harmless ones and a file on
+-- a pseudo-filesystem reach beyond what the new user may.  Those are
+-- refused unless the policy names them in close_fds (a directory in a
+-- jail, never).  The check counts what close_fds will leave, so it runs
+-- before anything is closed.
 function RUN.check_fds(a, ctx)
   local keep
   if a.keep then
@@ -212,12 +458,32 @@ function RUN.check_fds(a, ctx)
   end
   for _, d in ipairs(list) do
     local survives = d.fd < 3 or not keep or keep[d.fd]
-    if survives and d.fd ~= own and d.kind == "directory" then
-      refuse("descriptor %d is an open directory, which leads out of the "
-        .. "jail (close it first, or set close_fds)", d.fd)
+    local why = survives and d.fd ~= own and fd_danger(d, a.jail)
+    if why and d.kind == "directory" then
+      refuse("descriptor %d is %s (close it first, or set close_fds)",
+        d.fd, why)
+    elseif why and not (keep and keep[d.fd]) then
+      refuse("descriptor %d is %s (close it first, set close_fds, or "
+        .. "name it in close_fds to keep it)", d.fd, why)
     end
   end
   return true
+end
+
+
+-- A session leader cannot give up its terminal without hanging it up.
+function RUN.check_tty()
+  if core.has_ctty() and core.getsid() == core.getpid() then
+    refuse("policy.detach_tty: true is impossible: this process leads "
+      .. "the session of its controlling terminal, and giving it up would "
+      .. "hang up the terminal (start it from a shell, or under setsid)")
+  end
+  return true
+end
+
+
+function RUN.detach_tty()
+  return core.detach_tty()
 end
 
 
@@ -334,9 +600,10 @@ function RUN.no_new_privs()
 end
 
 
--- Step 10.
+-- Step 10.  The jail's identity, taken when it was checked, lets verify
+-- make sure that "/" is the jail.
 function RUN.verify(a, ctx)
-  local s, msg = verify.run(a)
+  local s, msg = verify.run(a, ctx.root)
   if not s then return nil, msg end
   ctx.status = s
   return true
@@ -366,20 +633,39 @@ local function phase_line(phase, p)
 end
 
 
--- Fail closed after the first irreversible step.
+-- A value as text for a message, whatever it is: an error object's
+-- __tostring may raise or return a non-string.
+local function text(v)
+  local ok, t = pcall(tostring, v)
+  if ok and type(t) == "string" then return t end
+  return "(an error value of type " .. type(v) .. ")"
+end
+
+
+-- Fail closed after the first irreversible step.  Nothing here may raise
+-- (a raise would unwind into the caller's pcall with the process half
+-- done), and the exit is the core's _exit, captured when this module was
+-- loaded, so no replaced os.exit, io.stderr or finalizer can stop it.
 local function fail_closed(p, ctx, step, msg, errno)
   pcall(core.set_keepcaps, false)
   if ctx.jail then pcall(ctx.jail.close, ctx.jail) end
-  local line = format("confine: %s failed: %s%s; the process is "
-    .. "half-confined", step.step, tostring(msg),
-    errno and format(" (errno %d)", errno) or "")
-  line = line:gsub("[\r\n]", " ")
-  if p.policy.on_error == "error" then
-    return nil, line, step.step, errno
+  if type(errno) ~= "number" then errno = nil end
+  local name = text(step.step)
+  local ok, line = pcall(function()
+    return (format("confine: %s failed: %s%s; the process is "
+      .. "half-confined", name, text(msg),
+      errno and format(" (errno %d)", errno) or ""):gsub("[\r\n]", " "))
+  end)
+  if not ok then
+    line = "confine: " .. name .. " failed; the process is half-confined"
   end
-  io.stderr:write(line, "\n")
-  io.stderr:flush()
-  os.exit(M.EXIT_STATUS)
+  if p.policy.on_error == "error" then
+    return nil, line, name, errno
+  end
+  pcall(stderr.write, stderr, line, "\n")
+  pcall(stderr.flush, stderr)
+  pcall(_exit, M.EXIT_STATUS)
+  os_exit(M.EXIT_STATUS)
 end
 
 
@@ -443,13 +729,26 @@ function M.run(t, opts)
       i = i + 1
     end
     if log then log(phase_line(phase, p)) end
+    -- the log function is the caller's last chance to run code before
+    -- the drop: count the threads again after it
+    RUN.check_threads()
   end)
   if not ok then
     if ctx.jail then pcall(ctx.jail.close, ctx.jail) end
     error(err, 0)
   end
 
-  -- From here every failure fails closed.
+  -- From here every failure fails closed.  The collector stays off until
+  -- the drop is verified: a finalizer could start a thread that keeps
+  -- root between two steps.
+  local gc_ok, gc_on = pcall(collectgarbage, "isrunning")
+  local gc_restart = not gc_ok or gc_on  -- 5.1 cannot tell: assume on
+  collectgarbage("stop")
+  local function failed(s, msg, errno)
+    local a, b, c, d = fail_closed(p, ctx, s, msg, errno)
+    if gc_restart then collectgarbage("restart") end
+    return a, b, c, d
+  end
   local phase = "drop"
   while i <= n do
     local s = p[i]
@@ -461,13 +760,13 @@ function M.run(t, opts)
     if not pok then
       r, msg, errno = nil, r, nil
     end
-    if not r then return fail_closed(p, ctx, s, msg, errno) end
+    if not r then return failed(s, msg, errno) end
     i = i + 1
   end
   if not ctx.status then
-    return fail_closed(p, ctx, { step = "verify" },
-      "the plan has no verify step")
+    return failed({ step = "verify" }, "the plan has no verify step")
   end
+  if gc_restart then collectgarbage("restart") end
   if log then pcall(log, phase_line(phase, p)) end
   return ctx.status
 end

@@ -150,6 +150,10 @@ function M.resolve(p)
     local seen = {}
     for i, g in ipairs(p.groups) do
       local gid = resolve_group(format("groups[%d]", i), g)
+      if gid == 0 and not p.allow_root then
+        fail(format("groups[%d]", i), g, "resolves to gid 0 (root's "
+          .. "group); set allow_root = true to keep it")
+      end
       if not seen[gid] then
         seen[gid] = true
         r.groups[#r.groups + 1] = gid
@@ -230,9 +234,19 @@ function M.build(t)
     add("check", "check_jail", { p.chroot, strict = p.strict_jail },
       "open the jail without following links; checked here, entered later")
   end
-  if p.chdir and not (p.chroot and p.chdir == "/") then
-    add("check", "check_chdir", { p.chdir, jail = p.chroot },
-      "the final directory exists, before anything changes")
+  if p.chdir then
+    add("check", "check_chdir", { p.chdir, jail = p.chroot, uid = r.uid,
+      gid = r.gid, groups = r.groups, caps = p.caps },
+      "the new user can enter the final directory, links refused in a "
+      .. "jail, before anything changes")
+  end
+  if #p.preload > 0 then
+    add("check", "check_preload", p.preload, "each module is found "
+      .. "through absolute paths in files only root or we can change")
+  end
+  if p.detach_tty then
+    add("check", "check_tty", {}, "the controlling terminal can be given "
+      .. "up without hanging it up")
   end
   local need = { "cap_setgid", "cap_setuid" }
   if p.chroot then need[#need + 1] = "cap_sys_chroot" end
@@ -251,13 +265,16 @@ function M.build(t)
     .. "the jail")
   add("prepare", "check_threads", {}, "ids and caps are per thread; "
     .. "another thread would keep root (after preload: it may start one)")
-  if p.chroot then
-    add("prepare", "check_fds", { keep = p.close_fds or nil },
-      "an open directory descriptor walks out of a jail")
-  end
+  add("prepare", "check_fds", { keep = p.close_fds or nil,
+    jail = p.chroot ~= nil }, "no descriptor that survives leads out of "
+    .. "the jail or to the kernel, a device or a root credential")
   if p.close_fds then
     add("prepare", "close_fds", { keep = p.close_fds },
       "close every other descriptor >= 3 (the jail's own stays open)")
+  end
+  if p.detach_tty then
+    add("prepare", "detach_tty", {}, "no TIOCSTI can type commands into "
+      .. "the terminal's shell")
   end
 
   -- Steps 6-9: the drop; from here a failure leaves the process half done
@@ -308,7 +325,8 @@ function M.build(t)
   -- Step 10: prove it
   add("verify", "verify", { uid = r.uid, gid = r.gid, groups = r.groups,
     caps = p.caps, ambient = p.ambient, securebits = p.securebits,
-    no_new_privs = p.no_new_privs, cwd = p.chdir, last = last },
+    no_new_privs = p.no_new_privs, cwd = p.chdir, last = last,
+    jail = p.chroot ~= nil, detach_tty = p.detach_tty },
     "read every id, group, set, bit and flag back; try to regain root")
   return plan
 end

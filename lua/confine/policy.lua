@@ -285,7 +285,7 @@ end
 
 local FIELDS = { "user", "group", "groups", "chroot", "chdir", "caps",
   "ambient", "no_new_privs", "securebits", "preload", "close_fds",
-  "allow_root", "strict_jail", "on_error" }
+  "allow_root", "strict_jail", "on_error", "detach_tty" }
 local KNOWN = {}
 for _, f in ipairs(FIELDS) do KNOWN[f] = true end
 
@@ -301,6 +301,43 @@ local function key_text(k)
   end
   return "[" .. show(k) .. "]"
 end
+
+
+-- Capabilities that give root back, or a way out of the jail, each with
+-- the reason a policy needs allow_root to keep it.
+local ROOT_CAPS = {
+  cap_setuid = "lets the process become any user, root included",
+  cap_setgid = "lets the process take any group, root's included",
+  cap_setpcap = "lets the process change its securebits and add any "
+    .. "bounding capability to its inheritable set",
+  cap_setfcap = "gives any file any capability, for root to run",
+  cap_sys_admin = "mounts filesystems and enters namespaces: most of "
+    .. "root's powers",
+  cap_sys_ptrace = "reads and writes the memory of any process, root's "
+    .. "included",
+  cap_sys_module = "loads code into the kernel",
+  cap_sys_rawio = "reaches I/O ports and physical memory",
+  cap_sys_boot = "loads a new kernel (kexec)",
+  cap_sys_chroot = "chroots again, which walks out of any jail",
+  cap_dac_override = "reads and writes any file whatever its mode",
+  cap_dac_read_search = "reads any file, and open_by_handle_at walks out "
+    .. "of any jail",
+  cap_chown = "takes ownership of any file",
+  cap_fowner = "changes the mode of any file",
+  cap_fsetid = "keeps set-user-ID bits on changed files and sets "
+    .. "set-group-ID for any group",
+  cap_mknod = "creates device nodes, such as a raw disk",
+  cap_bpf = "loads BPF programs that read kernel memory",
+  cap_perfmon = "observes every process and the kernel with perf",
+  cap_ipc_owner = "reads and writes any System V IPC object, root's "
+    .. "shared memory included",
+  cap_mac_admin = "changes the security module's policy",
+  cap_mac_override = "overrides the security module's policy",
+}
+
+--- Capabilities a policy keeps only with `allow_root = true`, each mapped
+-- to the reason: each gives root back or leads out of a jail.
+M.ROOT_CAPS = ROOT_CAPS
 
 
 -- Fold duplicates, keeping the first occurrence.
@@ -320,8 +357,10 @@ end
 --
 -- Defaults are filled in (groups `{}`, caps `{}`, ambient false,
 -- no_new_privs true, securebits `{}`, preload `{}`, close_fds false,
--- allow_root false, strict_jail true, on_error "exit", chdir "/" with a
--- jail).  Caps come back as canonical names ordered by number.
+-- allow_root false, strict_jail true, on_error "exit", detach_tty true,
+-- chdir "/" with a jail).  A capability of `ROOT_CAPS` and
+-- no_new_privs = false need allow_root.  Caps come back as canonical
+-- names ordered by number.
 -- @tparam table t the policy
 -- @treturn table the normalised copy
 -- @raise `confine: policy.FIELD: VALUE reason`
@@ -392,6 +431,11 @@ function M.check(t)
     local byvalue, values = {}, {}
     for i, c in ipairs(list) do
       local name, n = check_cap(format("caps[%d]", i), c)
+      if ROOT_CAPS[name] and not p.allow_root then
+        fail(format("caps[%d]", i), c, format("%s%s; set allow_root = "
+          .. "true to keep it", c == name and "" or "(" .. name .. ") ",
+          ROOT_CAPS[name]))
+      end
       if not byvalue[n] then
         byvalue[n] = name
         values[#values + 1] = n
@@ -404,6 +448,12 @@ function M.check(t)
 
   p.ambient = check_boolean("ambient", get("ambient"), false)
   p.no_new_privs = check_boolean("no_new_privs", get("no_new_privs"), true)
+  if not p.no_new_privs and not p.allow_root then
+    fail("no_new_privs", false, "lets an exec of a set-user-ID or "
+      .. "file-capability program gain privilege again; set allow_root = "
+      .. "true to allow it")
+  end
+  p.detach_tty = check_boolean("detach_tty", get("detach_tty"), true)
   p.strict_jail = check_boolean("strict_jail", get("strict_jail"), true)
 
   local sb = get("securebits")
@@ -499,12 +549,6 @@ function M.check(t)
   if p.group == 0 and not p.allow_root then
     fail("group", p.group, "is root's group; set allow_root = true to "
       .. "keep it")
-  end
-  for _, c in ipairs(p.caps) do
-    if (c == "cap_setuid" or c == "cap_setgid") and not p.allow_root then
-      fail("caps", c, "lets the process become root "
-        .. "again; set allow_root = true to keep it")
-    end
   end
   return p
 end

@@ -138,10 +138,13 @@ end
 --- Step 10: compare the state with the plan's promise, then try to regain
 -- root.
 -- @tparam table e the verify step's arguments (`uid`, `gid`, `groups`,
---   `caps`, `ambient`, `securebits`, `no_new_privs`, `cwd`, `last`)
+--   `caps`, `ambient`, `securebits`, `no_new_privs`, `cwd`, `last`,
+--   `jail`, `detach_tty`)
+-- @tparam[opt] table root with a jail: `{ dev, ino }` of the jail's
+--   directory, which "/" must now be
 -- @return the status on success; nil and a message naming the first
 --   discrepancy otherwise
-function M.run(e)
+function M.run(e, root)
   local s = M.status()
   local function bad(fmt, ...)
     return nil, format("verify: " .. fmt, ...)
@@ -199,6 +202,26 @@ function M.run(e)
     if cwd ~= e.cwd then
       return bad("cwd is %s, expected %s", tostring(cwd or msg), e.cwd)
     end
+  end
+
+  -- XXX: where the jail hides /proc the threads cannot be counted here;
+  -- apply counts them last after the caller's log function, just before
+  -- the drop, and keeps the collector (finalizers) off during it.
+  if s.threads and s.threads ~= 1 then
+    return bad("the process has %d threads; the others kept their "
+      .. "privilege", s.threads)
+  end
+  if e.jail then
+    local st, why = core.stat("/")
+    if not root or not st or st.dev ~= root.dev or st.ino ~= root.ino then
+      return bad("the root directory is not the jail (%s)", st
+        and format("dev %d ino %d, expected %s", st.dev, st.ino, root
+        and format("dev %d ino %d", root.dev, root.ino) or "unknown")
+        or tostring(why))
+    end
+  end
+  if e.detach_tty and core.has_ctty() then
+    return bad("the process still has a controlling terminal")
   end
 
   local ok, msg = regain(e, kept)
