@@ -495,8 +495,8 @@ io.write("kept:", tostring(ok), "\n")
       local f = assert(io.open(p, "w"))
       f:write('return { user = "nobody", chdir = "/root" }\n')
       f:close()
-      local out = sh(("CONFINE_BUILD=%s %s/bin/confine check %s 2>&1; "
-        .. "echo status=$?"):format(q(h.build), q(h.root), q(p)))
+      local out = sh(("CONFINE_BUILD=%s %s %s/bin/confine check %s 2>&1; "
+        .. "echo status=$?"):format(q(h.build), h.lua, q(h.root), q(p)))
       os.remove(p)
       assert.truthy(out:find("status=2$"), out)
       assert.truthy(out:find("policy.chdir: \"/root\" cannot be entered",

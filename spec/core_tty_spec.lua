@@ -81,7 +81,10 @@ describe("confine.core", function()
       if zero.name then assert.are.equal("/dev/zero", zero.name) end
     end)
 
-    h.it_if(io.open("/proc/self/status") ~= nil, "needs /proc",
+    local proc = io.open("/proc/self/status")
+    if proc then proc:close() end
+
+    h.it_if(proc ~= nil, "needs /proc",
       "tells a file on /proc by its filesystem", function()
       local f = assert(io.open("/proc/self/status", "rb"))
       local found
