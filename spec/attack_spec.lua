@@ -398,14 +398,15 @@ io.write("kept:", tostring(ok), "\n")
       end)
     end
 
-    h.it_root("ends the process although os.exit and io.stderr were "
-      .. "replaced", function()
+    h.it_root("ends the process with 121 although os.exit, io.stderr and "
+      .. "EXIT_STATUS were replaced", function()
       local r = h.child(INJECT .. [[
         inject({ setresuid = function()
           return nil, "setresuid 65534: Operation not permitted", 1
         end })
         local confine = require("confine")
         os.exit = function() end
+        require("confine.apply").EXIT_STATUS = 0
         io.stderr = io.stdout
         getmetatable(io.stdout).__index.flush = function() error("no") end
         local ok = pcall(confine.apply, { user = "nobody" })

@@ -17,8 +17,11 @@ local verify = require("confine.verify")
 
 local M = {}
 
---- The exit status of a process ended by a failed drop.
-M.EXIT_STATUS = 121
+-- Kept here too: a program that changes M.EXIT_STATUS changes nothing.
+local EXIT_STATUS = 121
+
+--- The exit status of a process ended by a failed drop (for reading).
+M.EXIT_STATUS = EXIT_STATUS
 
 local error, format, ipairs, pcall, require, tostring, type =
   error, string.format, ipairs, pcall, require, tostring, type
@@ -476,7 +479,8 @@ function RUN.check_tty()
   if core.has_ctty() and core.getsid() == core.getpid() then
     refuse("policy.detach_tty: true is impossible: this process leads "
       .. "the session of its controlling terminal, and giving it up would "
-      .. "hang up the terminal (start it from a shell, or under setsid)")
+      .. "hang up the terminal (start it from a shell or under setsid, or "
+      .. "set detach_tty = false when no one else reads that terminal)")
   end
   return true
 end
@@ -664,8 +668,8 @@ local function fail_closed(p, ctx, step, msg, errno)
   end
   pcall(stderr.write, stderr, line, "\n")
   pcall(stderr.flush, stderr)
-  pcall(_exit, M.EXIT_STATUS)
-  os_exit(M.EXIT_STATUS)
+  pcall(_exit, EXIT_STATUS)
+  os_exit(EXIT_STATUS)
 end
 
 
