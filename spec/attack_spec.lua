@@ -470,6 +470,8 @@ io.write("kept:", tostring(ok), "\n")
           link = try(confine.check, { user = "nobody", chroot = J,
             chdir = "/etclink" }),
           root = try(confine.check, { user = "nobody", chdir = "/root" }),
+          hostlink = try(confine.check, { user = "nobody",
+            chdir = "/proc/self" }),
           open = try(confine.check, { user = "nobody", chroot = J,
             chdir = "/open" }),
           owner = try(confine.check, { user = "nobody", chroot = J,
@@ -486,6 +488,9 @@ io.write("kept:", tostring(ok), "\n")
       assert.truthy(r.root.err:find("^confine: policy.chdir: \"/root\" "
         .. "cannot be entered by uid 65534: \"/root\" %(mode 07%d%d"),
         r.root.err)
+      assert.are.equal("confine: policy.chdir: \"/proc/self\" goes through "
+        .. "the link \"/proc/self\"; write the path it leads to",
+        r.hostlink.err)
       assert.is_true(r.open.ok, r.open.err)
       assert.is_true(r.owner.ok, r.owner.err)
       assert.is_true(r.private.same and r.link.same and r.root.same)

@@ -237,8 +237,8 @@ function M.build(t)
   if p.chdir then
     add("check", "check_chdir", { p.chdir, jail = p.chroot, uid = r.uid,
       gid = r.gid, groups = r.groups, caps = p.caps },
-      "the new user can enter the final directory, links refused in a "
-      .. "jail, before anything changes")
+      "the new user can enter the final directory (no link on the way), "
+      .. "before anything changes")
   end
   if #p.preload > 0 then
     add("check", "check_preload", p.preload, "each module is found "
