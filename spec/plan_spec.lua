@@ -37,7 +37,8 @@ describe("confine.plan()", function()
       "check_fds", "close_fds", "detach_tty", "setgroups", "fchdir",
       "chroot", "chdir", "close_jail", "bound_drop", "securebits",
       "set_keepcaps", "setresgid", "setresuid", "set_keepcaps",
-      "caps_set", "ambient_clear", "ambient_raise", "no_new_privs", "chdir", "verify",
+      "caps_set", "ambient_clear", "ambient_raise", "no_new_privs",
+      "chdir", "verify",
     }, steps(plan))
   end)
 
