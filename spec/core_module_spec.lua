@@ -14,6 +14,7 @@ local FUNCTIONS = {
   "ambient_get", "ambient_raise", "ambient_lower", "ambient_clear",
   "get_keepcaps", "set_keepcaps", "get_no_new_privs", "set_no_new_privs",
   "get_securebits", "set_securebits", "execv", "execvp",
+  "limit_memory", "limit_memory_hit", "limit_cpu",
 }
 
 

@@ -3,6 +3,7 @@ package.path = h.root .. "/lua/?.lua;" .. package.path
 package.cpath = h.build .. "/?.so;" .. package.cpath
 
 local confine = require("confine")
+local format = string.format
 
 local function sh(cmd)
   local p = io.popen(cmd)
@@ -110,6 +111,50 @@ describe("confine.load()", function()
         return { ok = ok, dump = string.dump }
       ]], "644")
       assert.are.same({ ok = false }, confine.load(p))
+    end)
+
+    it("where (\"\").dump reaches no string.dump", function()
+      local p = write(dir .. "/p.lua", [[
+        local s = ""
+        return { dump = s.dump, via = ("x").dump, up = ("a"):upper(),
+          rep = ("ab"):rep(2) }
+      ]], "644")
+      assert.are.same({ up = "A", rep = "abab" }, confine.load(p))
+      -- the caller's strings have their methods back, after a success
+      -- and after a file that raises
+      assert.are.equal(string.dump, ("").dump)
+      p = write(dir .. "/q.lua", "local d = ('').dump\nerror(d and 'leaked'"
+        .. " or 'none')\n", "644")
+      assert.are.equal("confine: " .. p .. ":2: none", refusal(p))
+      assert.are.equal(string.dump, ("").dump)
+      assert.are.equal(string.upper, getmetatable("").__index.upper)
+    end)
+
+    it("where xpcall's handler is stopped by the budget too", function()
+      -- A child with a time limit: before the fix this hung for good.
+      local p = write(dir .. "/p.lua", "local ok = xpcall(function() "
+        .. "while true do end end,\n  function() while true do end end)\n"
+        .. "return { ok = ok }\n", "644")
+      local r = h.child(format([[
+        local ok, err = pcall(require("confine").load, %q)
+        return { ok = ok, err = err }
+      ]], p), { prefix = "timeout -k 5 60" })
+      assert.are.equal(0, r.code)
+      assert.are.same({ ok = false, err = "confine: " .. p .. ":3: runs too"
+        .. " long (more than 100000000 Lua instructions)" }, r.result)
+    end)
+
+    it("with xpcall that returns the handler's value", function()
+      local p = write(dir .. "/p.lua", [[
+        local a, b = xpcall(function() error("x", 0) end,
+          function(m) return m .. "!" end)
+        local c, d, e = xpcall(function() return 1, 2 end, error)
+        local f, g = xpcall(function() error("y", 0) end,
+          function() error("z", 0) end)
+        return { a, b, c, d, e, f, g }
+      ]], "644")
+      assert.are.same({ false, "x!", true, 1, 2, false, "z" },
+        confine.load(p))
     end)
   end)
 
@@ -219,6 +264,21 @@ describe("confine.load()", function()
         .. "true do end end)\nend\n", "644")
       assert.truthy(refusal(p):find("runs too long", 1, true))
       assert.are.equal(nil, debug.gethook())
+    end)
+
+    it("a file that takes more than 64 MiB", function()
+      local core = require("confine.core")
+      for i, text in ipairs({ "local s = ('x'):rep(1e9)\nreturn {}\n",
+        "local s = 'x'\nwhile true do s = s .. s end\n",
+        "while true do pcall(string.rep, 'x', 1e8) end\n",
+        "local t = {}\nfor i = 1, 1e8 do t[i] = i end\n" }) do
+        local p = write(dir .. "/p" .. i .. ".lua", text, "644")
+        assert.are.equal("confine: " .. p .. ": uses too much memory (more"
+          .. " than 64 MiB)", refusal(p))
+        -- the state's own allocator is back
+        assert.is_false(core.limit_memory(nil))
+        assert.are.equal(1e8, #string.rep("x", 1e8))
+      end
     end)
 
     it("precompiled bytecode", function()

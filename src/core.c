@@ -339,6 +339,7 @@ CONFINE_EXPORT int luaopen_confine_core(lua_State *L) {
   confine_open_caps(L);
   confine_open_flags(L);
   confine_open_exec(L);
+  confine_open_limits(L);
   lua_pushstring(L, CONFINE_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

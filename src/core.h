@@ -59,5 +59,6 @@ void confine_open_fds(lua_State *L);
 void confine_open_caps(lua_State *L);
 void confine_open_flags(lua_State *L);
 void confine_open_exec(lua_State *L);
+void confine_open_limits(lua_State *L);
 
 #endif

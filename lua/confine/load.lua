@@ -20,6 +20,8 @@ local M = {}
 local error, format, ipairs, pairs, pcall, tostring, type =
   error, string.format, ipairs, pairs, pcall, tostring, type
 local sub = string.sub
+-- The metatable every string shares: its __index is the string library.
+local STRING_MT = getmetatable("")
 local unpack = table.unpack or unpack
 local show = policy.show
 
@@ -28,8 +30,13 @@ local SIZE_MAX = 1024 * 1024
 
 -- Most Lua instructions a policy file may run (in steps of STEP): a loop
 -- that never ends is an error, not a hung launcher.
-local STEP = 100000
-local STEPS_MAX = 1000
+local STEP = 1000
+local STEPS_MAX = 100000
+
+-- Most memory a policy file may take, in bytes, above what the state
+-- used before it ran: a string.rep of a gigabyte, or a string doubled in
+-- a loop, is an error, not a process that eats the machine.
+local MEMORY_MAX = 64 * 1024 * 1024
 
 -- Base functions a policy file may call: pure computation only.  load,
 -- loadfile, dofile, require, getmetatable (which reaches the shared string
@@ -39,14 +46,37 @@ local BASE = { "assert", "error", "ipairs", "next", "pairs", "pcall",
   "unpack", "xpcall" }
 
 
--- One clean line for a message: no newline, no control byte.
+-- One clean line for a message: no newline, no control byte (C0, DEL,
+-- or C1 as UTF-8: U+0080..U+009F).
 local function one_line(s)
-  return (s:gsub("[\r\n]+", " "):gsub("%c", "?"))
+  return (s:gsub("[\r\n]+", " "):gsub("%c", "?"):gsub("\194[\128-\159]",
+    "?"))
 end
 
 
 local function refuse(path, fmt, ...)
   error(one_line("confine: " .. path .. ": " .. format(fmt, ...)), 0)
+end
+
+
+-- The rest of safe_xpcall: the handler runs after pcall has returned.
+local function handled(handler, ok, ...)
+  if ok then
+    return true, ...
+  end
+  local _, value = pcall(handler, (...))
+  return false, value
+end
+
+
+-- xpcall for policy files.  The real one runs the message handler inside
+-- the failing call; when the error is run_limited's "runs too long",
+-- raised from the count hook, hooks are off there, so a handler that
+-- loops would never be stopped.  Here the handler is ordinary code, run
+-- after the error has unwound (so it sees no traceback, which a policy
+-- file cannot read anyway).  An error in the handler is its result.
+local function safe_xpcall(f, handler, ...)
+  return handled(handler, pcall(f, ...))
 end
 
 
@@ -65,6 +95,7 @@ end
 function M.environment()
   local env = {}
   for _, name in ipairs(BASE) do env[name] = _G[name] end
+  env.xpcall = safe_xpcall
   env._VERSION = _VERSION
   env.string = copy(string, "dump")
   env.table = copy(table)
@@ -144,29 +175,50 @@ local function compile(src, chunkname, env)
 end
 
 
--- Run the chunk with an instruction budget, restoring any hook the caller
--- had (a debugger, a coverage tool).  LuaJIT calls no count hook in
--- compiled code, so there the file's functions stay interpreted.
-local function run_limited(chunk, source)
+-- Run the chunk with an instruction budget and a memory ceiling,
+-- restoring any hook the caller had (a debugger, a coverage tool).
+-- LuaJIT calls no count hook in compiled code, so there the file's
+-- functions stay interpreted.  While it runs, the string metatable's
+-- __index is the file's own string table (no dump): ("").dump would
+-- reach the real one.  What runs here before the pcall returns uses
+-- locals only, never a string method.
+local function run_limited(chunk, source, env)
   if rawget(_G, "jit") and jit.off then jit.off(chunk, true) end
   local sethook, gethook, getinfo = debug.sethook, debug.gethook,
     debug.getinfo
+  local memory_hit = core.limit_memory_hit
   local old = { gethook() }
   local steps = 0
   local function hook()
     steps = steps + 1
+    -- A file that catches "not enough memory" and tries again costs a
+    -- full collection each time: it is stopped like an endless loop.
+    local full = memory_hit()
     -- raise only in the file's own code, never in ours after it returned
-    if steps > STEPS_MAX and getinfo(2, "S").source == source then
+    if (steps > STEPS_MAX or full) and getinfo(2, "S").source == source
+        then
       -- from now on every instruction raises, so a pcall in the file
       -- cannot swallow the error and loop again
       sethook(hook, "", 1)
+      if full then
+        error(format("uses too much memory (more than %d MiB)",
+          MEMORY_MAX / 1024 / 1024), 2)
+      end
       error(format("runs too long (more than %d Lua instructions)",
         STEP * STEPS_MAX), 2)
     end
   end
+  local index = STRING_MT.__index
+  core.limit_memory(MEMORY_MAX)
+  STRING_MT.__index = env.string
   sethook(hook, "", STEP)
   local ok, res = pcall(chunk)
   sethook(unpack(old))
+  STRING_MT.__index = index
+  if core.limit_memory(nil) then
+    return false, format("uses too much memory (more than %d MiB)",
+      MEMORY_MAX / 1024 / 1024)
+  end
   return ok, res
 end
 
@@ -200,7 +252,8 @@ function M.load(path)
     refuse(path, "changed while it was read")
   end
 
-  local chunk, err = compile(src, "@" .. path, M.environment())
+  local env = M.environment()
+  local chunk, err = compile(src, "@" .. path, env)
   if not chunk then
     err = tostring(err)
     if sub(err, 1, #path + 1) == path .. ":" then
@@ -208,7 +261,7 @@ function M.load(path)
     end
     refuse(path, "%s", err)
   end
-  local ok, res = run_limited(chunk, "@" .. path)
+  local ok, res = run_limited(chunk, "@" .. path, env)
   if not ok then
     if type(res) ~= "string" then
       refuse(path, "raised %s", show(res))
