@@ -125,7 +125,7 @@ describe("confine against the review's attacks", function()
     local BODY = [[
 local confine = require("confine")
 local attack = require("confine_test_attack")
-confine.apply({ user = "nobody", detach_tty = DETACH })
+confine.apply({ user = "nobody", detach_tty = DETACH, allow_root = true })
 local ok, msg, errno = attack.tiocsti(0, "echo INJECTED\n")
 io.write("tiocsti:", tostring(ok), ":", tostring(errno), "\n")
 io.write("ctty:", tostring(require("confine.core").has_ctty()), "\n")
@@ -164,7 +164,8 @@ io.write("ctty:", tostring(require("confine.core").has_ctty()), "\n")
         local path = script(PRE .. [[
 local r = try(confine.check, { user = "nobody" })
 io.write("err:", tostring(r.err), "\n", "same:", tostring(r.same), "\n")
-local ok = pcall(confine.check, { user = "nobody", detach_tty = false })
+local ok = pcall(confine.check, { user = "nobody", allow_root = true,
+  detach_tty = false })
 io.write("kept:", tostring(ok), "\n")
 ]])
         local out = in_pty(h.lua .. " " .. q(path))
@@ -313,6 +314,26 @@ io.write("kept:", tostring(ok), "\n")
       assert.is_true(r.closed)
     end)
 
+    h.it_root("refuses a pseudo-terminal master (it types into the "
+      .. "shell on its slave) unless close_fds names it", function()
+      local r = run(PRE .. [[
+        local out = { apply = try(confine.apply, { user = "nobody" }) }
+        out.kept = pcall(confine.check, { user = "nobody",
+          close_fds = { 3 } })
+        out.closed = pcall(confine.check, { user = "nobody",
+          close_fds = true })
+        return out
+      ]], { prefix = "sh -c 'exec 3<>/dev/ptmx && exec \"$0\" \"$@\"'" })
+      assert.is_false(r.apply.ok)
+      assert.is_true(r.apply.same)
+      assert.truthy(r.apply.err:find("^confine: descriptor 3 is a "
+        .. "pseudo%-terminal master %(5:2"), r.apply.err)
+      assert.truthy(r.apply.err:find("typed into the terminal on its "
+        .. "other side", 1, true), r.apply.err)
+      assert.is_true(r.kept)
+      assert.is_true(r.closed)
+    end)
+
     h.it_root("refuses an epoll descriptor too", function()
       local r = run(PRE .. [[
         local fd = require("confine_test_attack").epoll()
@@ -365,7 +386,8 @@ io.write("kept:", tostring(ok), "\n")
       ]])
       assert.is_false(r.ok)
       assert.are.equal(("confine: descriptor %d is an open directory, "
-        .. "which leads out of the jail (close it first, or set "
+        .. "which leads out of the jail, so it cannot be kept even when "
+        .. "named in close_fds (close it first, or leave it out of "
         .. "close_fds)"):format(r.fd), r.err)
     end)
   end)

@@ -144,7 +144,8 @@ describe("confine.plan()", function()
   end)
 
   it("keeps the controlling terminal only when asked to", function()
-    local plan = confine.plan({ user = "nobody", detach_tty = false })
+    local plan = confine.plan({ user = "nobody", allow_root = true,
+      detach_tty = false })
     assert.falsy(find(plan, "check_tty"))
     assert.falsy(find(plan, "detach_tty"))
     assert.is_false(plan[#plan].args.detach_tty)

@@ -149,6 +149,14 @@ local BAD = {
     .. "policy.no_new_privs: false lets an exec of a set-user-ID or "
     .. "file-capability program gain privilege again; set allow_root = "
     .. "true to allow it" },
+  { { user = "nobody", detach_tty = false }, "confine: "
+    .. "policy.detach_tty: false keeps the controlling terminal, into "
+    .. "which the process could type commands for the shell that started "
+    .. "it (TIOCSTI); set allow_root = true to allow it" },
+  { { user = "nobody", caps = { "sys_tty_config" } }, "confine: "
+    .. "policy.caps[1]: \"sys_tty_config\" (cap_sys_tty_config) rebinds "
+    .. "the console's keys (KDSKBENT, KDSKBSENT), so root's next "
+    .. "keystrokes run a command; set allow_root = true to keep it" },
   { { user = "nobody", detach_tty = "no" }, "confine: "
     .. "policy.detach_tty: \"no\" is not true or false" },
   { { user = "nobody", allow_root = 0 }, "confine: policy.allow_root: 0 is "
@@ -301,6 +309,11 @@ describe("confine.policy()", function()
   it("keeps no_new_privs off only with allow_root", function()
     assert.is_false(confine.policy({ user = "nobody", allow_root = true,
       no_new_privs = false }).no_new_privs)
+  end)
+
+  it("keeps the controlling terminal only with allow_root", function()
+    assert.is_false(confine.policy({ user = "nobody", allow_root = true,
+      detach_tty = false }).detach_tty)
   end)
 
   it("accepts its own output", function()

@@ -410,10 +410,16 @@ M.PSEUDO_FS = { proc = true, sysfs = true, debugfs = true, tracefs = true,
 
 -- Character devices a surviving descriptor may be, by major number (all
 -- minors) or "major:minor": null, zero, full, random, urandom, and
--- terminals (the console, ttys, pseudo-terminals).
+-- terminals seen from the user's side (/dev/tty, the console, virtual
+-- consoles, BSD and Unix98 pseudo-terminal slaves).  Writing to those is
+-- output; typing into them (TIOCSTI) needs the controlling terminal,
+-- which detach_tty takes away, and rebinding a console's keys needs
+-- cap_sys_tty_config, which needs allow_root.  A pseudo-terminal MASTER
+-- (5:2, the /dev/ptmx clone, or a BSD master, major 2) is not here:
+-- what is written to it is input for the shell on its slave.
 local SAFE_CHAR = { ["1:3"] = true, ["1:5"] = true, ["1:7"] = true,
   ["1:8"] = true, ["1:9"] = true, ["5:0"] = true, ["5:1"] = true,
-  ["5:2"] = true, [3] = true, [4] = true }
+  [3] = true, [4] = true }
 for major = 136, 143 do SAFE_CHAR[major] = true end
 
 
@@ -433,6 +439,12 @@ local function fd_danger(d, jail)
   if d.kind == "block" then
     return format("the block device %d:%d (raw disk access)", d.major,
       d.minor)
+  end
+  if d.kind == "char" and (d.major == 2 or d.major == 5 and d.minor == 2)
+  then
+    return format("a pseudo-terminal master (%d:%d%s): what is written "
+      .. "to it is typed into the terminal on its other side, a shell's "
+      .. "perhaps", d.major, d.minor, d.name and ", " .. d.name or "")
   end
   if d.kind == "char" and not (SAFE_CHAR[d.major]
       or SAFE_CHAR[d.major .. ":" .. d.minor]) then
@@ -469,7 +481,11 @@ function RUN.check_fds(a, ctx)
   for _, d in ipairs(list) do
     local survives = d.fd < 3 or not keep or keep[d.fd]
     local why = survives and d.fd ~= own and fd_danger(d, a.jail)
-    if why and d.kind == "directory" then
+    if why and d.kind == "directory" and keep and keep[d.fd] then
+      refuse("descriptor %d is %s, so it cannot be kept even when named "
+        .. "in close_fds (close it first, or leave it out of close_fds)",
+        d.fd, why)
+    elseif why and d.kind == "directory" then
       refuse("descriptor %d is %s (close it first, or set close_fds)",
         d.fd, why)
     elseif why and not (keep and keep[d.fd]) then
@@ -487,7 +503,8 @@ function RUN.check_tty()
     refuse("policy.detach_tty: true is impossible: this process leads "
       .. "the session of its controlling terminal, and giving it up would "
       .. "hang up the terminal (start it from a shell or under setsid, or "
-      .. "set detach_tty = false when no one else reads that terminal)")
+      .. "set detach_tty = false, with allow_root, when no one else reads "
+      .. "that terminal)")
   end
   return true
 end

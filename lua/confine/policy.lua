@@ -333,6 +333,8 @@ local ROOT_CAPS = {
     .. "shared memory included",
   cap_mac_admin = "changes the security module's policy",
   cap_mac_override = "overrides the security module's policy",
+  cap_sys_tty_config = "rebinds the console's keys (KDSKBENT, "
+    .. "KDSKBSENT), so root's next keystrokes run a command",
 }
 
 --- Capabilities a policy keeps only with `allow_root = true`, each mapped
@@ -358,9 +360,9 @@ end
 -- Defaults are filled in (groups `{}`, caps `{}`, ambient false,
 -- no_new_privs true, securebits `{}`, preload `{}`, close_fds false,
 -- allow_root false, strict_jail true, on_error "exit", detach_tty true,
--- chdir "/" with a jail).  A capability of `ROOT_CAPS` and
--- no_new_privs = false need allow_root.  Caps come back as canonical
--- names ordered by number.
+-- chdir "/" with a jail).  A capability of `ROOT_CAPS`,
+-- no_new_privs = false and detach_tty = false need allow_root.  Caps
+-- come back as canonical names ordered by number.
 -- @tparam table t the policy
 -- @treturn table the normalised copy
 -- @raise `confine: policy.FIELD: VALUE reason`
@@ -454,6 +456,11 @@ function M.check(t)
       .. "true to allow it")
   end
   p.detach_tty = check_boolean("detach_tty", get("detach_tty"), true)
+  if not p.detach_tty and not p.allow_root then
+    fail("detach_tty", false, "keeps the controlling terminal, into "
+      .. "which the process could type commands for the shell that "
+      .. "started it (TIOCSTI); set allow_root = true to allow it")
+  end
   p.strict_jail = check_boolean("strict_jail", get("strict_jail"), true)
 
   local sb = get("securebits")
