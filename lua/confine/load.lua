@@ -36,6 +36,11 @@ local STEPS_MAX = 100000
 -- Most memory a policy file may take, in bytes, above what the state
 -- used before it ran: a string.rep of a gigabyte, or a string doubled in
 -- a loop, is an error, not a process that eats the machine.
+-- XXX: in process, C work that allocates nothing (a backtracking
+-- pattern) or frees as it goes is bounded by neither limit; bin/confine
+-- adds a processor-time limit that ends the process (core.limit_cpu).
+-- XXX: on LuaJIT, a refused allocation inside a large host state once
+-- ended the host with "not enough memory" (seen only under busted).
 local MEMORY_MAX = 64 * 1024 * 1024
 
 -- Base functions a policy file may call: pure computation only.  load,
@@ -188,30 +193,33 @@ local function run_limited(chunk, source, env)
     debug.getinfo
   local memory_hit = core.limit_memory_hit
   local old = { gethook() }
-  local steps = 0
-  local function hook()
-    steps = steps + 1
-    -- A file that catches "not enough memory" and tries again costs a
-    -- full collection each time: it is stopped like an endless loop.
-    local full = memory_hit()
-    -- raise only in the file's own code, never in ours after it returned
-    if (steps > STEPS_MAX or full) and getinfo(2, "S").source == source
-        then
-      -- from now on every instruction raises, so a pcall in the file
-      -- cannot swallow the error and loop again
-      sethook(hook, "", 1)
-      if full then
-        error(format("uses too much memory (more than %d MiB)",
-          MEMORY_MAX / 1024 / 1024), 2)
+  local steps, over = 0, nil
+  local function hook(event)
+    if not over then
+      if event == "count" then steps = steps + 1 end
+      -- A file that catches "not enough memory" and tries again is
+      -- stopped like an endless loop: each try may cost a collection, or
+      -- (on 5.1) the 64 MiB built up before the refusal.
+      if memory_hit() then
+        over = format("uses too much memory (more than %d MiB)",
+          MEMORY_MAX / 1024 / 1024)
+      elseif steps > STEPS_MAX then
+        over = format("runs too long (more than %d Lua instructions)",
+          STEP * STEPS_MAX)
       end
-      error(format("runs too long (more than %d Lua instructions)",
-        STEP * STEPS_MAX), 2)
+      -- from now on every instruction raises, so a pcall in the file
+      -- cannot swallow the error and go on
+      if over then sethook(hook, "", 1) end
+    end
+    -- raise only in the file's own code, never in ours after it returned
+    if over and getinfo(2, "S").source == source then
+      error(over, 2)
     end
   end
   local index = STRING_MT.__index
   core.limit_memory(MEMORY_MAX)
   STRING_MT.__index = env.string
-  sethook(hook, "", STEP)
+  sethook(hook, "c", STEP)
   local ok, res = pcall(chunk)
   sethook(unpack(old))
   STRING_MT.__index = index
