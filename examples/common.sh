@@ -39,12 +39,29 @@ check_port() {
   fi
 }
 
+# True when process $1 itself holds a socket that listens on TCP port $2
+# (another process on the same port does not count): the socket inodes
+# of /proc/net/tcp{,6} against the links in /proc/$1/fd.
+listens() {
+  inodes=$(awk -v p="$(printf ':%04X' "$2")" '
+    FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }
+    ' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  [ -n "$inodes" ] || return 1
+  for fd in /proc/"$1"/fd/*; do
+    link=$(readlink "$fd" 2>/dev/null) || continue
+    for ino in $inodes; do
+      [ "$link" = "socket:[$ino]" ] && return 0
+    done
+  done
+  return 1
+}
+
 # Wait up to 10 s for process $1 to listen on 127.0.0.1:$2.
 wait_listening() {
   i=0
   while [ $i -lt 100 ]; do
     kill -0 "$1" 2>/dev/null || return 1
-    port_in_use "$2" && return 0
+    listens "$1" "$2" && return 0
     sleep 0.1
     i=$((i + 1))
   done

@@ -13,14 +13,23 @@
 -- examples/luad/run prepares one, starts this script and looks at it from
 -- the outside.
 
--- Find confine in the checkout this script belongs to.
+-- Find confine in the checkout this script belongs to.  Relative entries
+-- (./?.lua, ./?.so) go: as root, nothing may load from the caller's
+-- working directory.
 do
+  local function absolute_only(list)
+    local kept = {}
+    for entry in list:gmatch("[^;]+") do
+      if entry:sub(1, 1) == "/" then kept[#kept + 1] = entry end
+    end
+    return table.concat(kept, ";")
+  end
   local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
   local top = here .. "/../.."
   local build = os.getenv("CONFINE_BUILD") or (top .. "/build")
   package.path = top .. "/lua/?.lua;" .. top .. "/lua/?/init.lua;"
-    .. package.path
-  package.cpath = build .. "/?.so;" .. package.cpath
+    .. absolute_only(package.path)
+  package.cpath = build .. "/?.so;" .. absolute_only(package.cpath)
 end
 
 local confine = require("confine")
