@@ -33,6 +33,67 @@ describe("confine.core", function()
         r.result)
     end)
 
+    -- python3 makes a pty whose slave is the controlling terminal of a
+    -- session of its own, then runs the child in a new session with the
+    -- master open: TIOCGSID on the master answers with the slave's
+    -- session, which is not the child's.
+    local MASTER = [=[
+import fcntl, os, subprocess, sys, termios
+m, s = os.openpty()
+ready_r, ready_w = os.pipe()
+done_r, done_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+    os.write(ready_w, b"x")
+    os.read(done_r, 1)
+    os._exit(0)
+os.read(ready_r, 1)
+for fd in (s, ready_r, ready_w, done_r):
+    os.close(fd)
+code = subprocess.run(["setsid", "-w"] + sys.argv[1:],
+                      pass_fds=(m,)).returncode
+os.write(done_w, b"x")
+os.waitpid(pid, 0)
+sys.exit(code)
+]=]
+    local rc = os.execute("python3 -c 'import termios' 2>/dev/null")
+    local python = rc == true or rc == 0
+
+    h.it_if(h.is_root() and python, "needs root and python3",
+      "see no terminal through a pty master open in a jail without "
+      .. "/dev/tty", function()
+      local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
+      local jail = p:read("l")
+      p:close()
+      assert(jail:find("^/run/confine%-spec%."), jail)
+      local py = os.tmpname()
+      local f = assert(io.open(py, "w"))
+      f:write(MASTER)
+      f:close()
+      local r = h.child([[
+        local core = require("confine.core")
+        local master
+        for _, d in ipairs(core.fds()) do
+          if d.kind == "char" and d.major == 5 and d.minor == 2 then
+            master = d.fd
+          end
+        end
+        assert(core.chroot(]] .. ("%q"):format(jail) .. [[))
+        assert(core.chdir("/"))
+        return { master = master, ctty = core.has_ctty(),
+          detach = core.detach_tty(), sid = core.getsid() == core.getpid() }
+      ]], { prefix = "python3 " .. h.shell_quote(py) })
+      os.remove(py)
+      os.execute("rm -rf " .. h.shell_quote(jail))
+      assert.is_true(r.ok, r.stderr)
+      assert.is_number(r.result.master)
+      assert.is_true(r.result.sid)
+      assert.is_false(r.result.ctty)
+      assert.is_true(r.result.detach)
+    end)
+
     it("return a boolean and true without arguments", function()
       assert.are.equal("boolean", type(core.has_ctty()))
     end)

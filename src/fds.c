@@ -7,7 +7,8 @@
 ** descriptor from /proc/self/fd when it is there; without /proc they
 ** look up to the RLIMIT_NOFILE soft limit, capped at FD_SCAN_MAX.
 ** has_ctty() asks /dev/tty; where it cannot be opened (a jail without
-** /dev) it asks each open descriptor with TIOCGSID, so a controlling
+** /dev) it asks each open descriptor that is not a pseudo-terminal
+** master with TIOCGSID, so a controlling
 ** terminal that no descriptor refers to is not seen there (XXX: nor can
 ** the process reach it without opening a terminal device).
 */
@@ -134,11 +135,26 @@ static int l_fds(lua_State *L) {
 
 
 /*
+** Whether descriptor fd is a pseudo-terminal master: the /dev/ptmx clone
+** (5:2, also through /dev/pts/ptmx) or a BSD master (major 2).
+*/
+static int is_pty_master(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))
+    return 0;
+  return major(st.st_rdev) == 2
+    || (major(st.st_rdev) == 5 && minor(st.st_rdev) == 2);
+}
+
+
+/*
 ** A descriptor to this process's controlling terminal, to be closed by
 ** the caller when *opened is set; -1 when there is none.  /dev/tty
 ** answers ENXIO when there is none; without /dev/tty each open
-** descriptor is asked with TIOCGSID, which only the controlling
-** terminal answers.
+** descriptor is asked with TIOCGSID.  Of a terminal's slave side, only
+** the controlling terminal answers; a master answers with the session
+** of its slave, whoever's that is, so masters are skipped, and the
+** answer must be this process's own session.
 */
 static int ctty_fd(int *opened) {
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -153,7 +169,8 @@ static int ctty_fd(int *opened) {
   bound = fd_bound();
   for (i = 0; i < bound; i++) {
     pid_t sid;
-    if (isatty(i) && ioctl(i, TIOCGSID, &sid) == 0)
+    if (isatty(i) && !is_pty_master(i) && ioctl(i, TIOCGSID, &sid) == 0
+        && sid == getsid(0))
       return i;
   }
   return -1;
