@@ -46,12 +46,31 @@ local function cap_name(n)
 end
 
 
---- The process's identity and privilege, read with system calls.
--- @treturn table `{ uid = { real, effective, saved }, gid = {...},
---   groups, caps = { effective, permitted, inheritable, bounding,
---   ambient }, keepcaps, securebits, securebits_names, no_new_privs, cwd,
---   threads }`; threads is nil where /proc is hidden
-function M.status()
+-- The five capability sets, read once: for each capability with any bit
+-- set, { effective, permitted, inheritable, bounding, ambient } booleans.
+-- Capabilities with no bit set are left out, so nothing names them.
+local function read_caps(last)
+  local c = core.caps_get()
+  local bits = {}
+  for n = 0, last do
+    local e, p, i = c:get("effective", n), c:get("permitted", n),
+      c:get("inheritable", n)
+    local b, a = core.bound_get(n), core.ambient_get(n)
+    if e or p or i or b or a then
+      bits[n] = { e and true or false, p and true or false,
+        i and true or false, b and true or false, a and true or false }
+    end
+  end
+  return bits
+end
+
+local SETS = { "effective", "permitted", "inheritable", "bounding",
+  "ambient" }
+
+
+-- status() and the capability bits it was made from (verify compares
+-- those, so the state is read once).
+local function read_state()
   local s = {}
   local r, e, sv = core.getresuid()
   s.uid = { real = r, effective = e, saved = sv }
@@ -60,18 +79,17 @@ function M.status()
   s.groups = core.getgroups()
   sort(s.groups)
   local last = core.cap_last()
-  local c = core.caps_get()
+  local bits = read_caps(last)
   s.caps = { effective = {}, permitted = {}, inheritable = {},
     bounding = {}, ambient = {} }
   for n = 0, last do
-    local name = cap_name(n)
-    for _, set in ipairs({ "effective", "permitted", "inheritable" }) do
-      if c:get(set, n) then
-        s.caps[set][#s.caps[set] + 1] = name
+    local b = bits[n]
+    if b then
+      local name = cap_name(n)
+      for k, set in ipairs(SETS) do
+        if b[k] then s.caps[set][#s.caps[set] + 1] = name end
       end
     end
-    if core.bound_get(n) then s.caps.bounding[#s.caps.bounding + 1] = name end
-    if core.ambient_get(n) then s.caps.ambient[#s.caps.ambient + 1] = name end
   end
   s.keepcaps = core.get_keepcaps()
   s.securebits = core.get_securebits()
@@ -79,7 +97,17 @@ function M.status()
   s.no_new_privs = core.get_no_new_privs()
   s.cwd = core.getcwd()
   s.threads = core.thread_count()
-  return s
+  return s, bits
+end
+
+
+--- The process's identity and privilege, read with system calls.
+-- @treturn table `{ uid = { real, effective, saved }, gid = {...},
+--   groups, caps = { effective, permitted, inheritable, bounding,
+--   ambient }, keepcaps, securebits, securebits_names, no_new_privs, cwd,
+--   threads }`; threads is nil where /proc is hidden
+function M.status()
+  return (read_state())
 end
 
 
@@ -145,7 +173,7 @@ end
 -- @return the status on success; nil and a message naming the first
 --   discrepancy otherwise
 function M.run(e, root)
-  local s = M.status()
+  local s, bits = read_state()
   local function bad(fmt, ...)
     return nil, format("verify: " .. fmt, ...)
   end
@@ -162,34 +190,33 @@ function M.run(e, root)
       list_text(e.groups))
   end
 
+  -- Compare by number: only a capability that is kept or has a bit set
+  -- can differ, and only those are named.
   local kept = {}
-  for _, name in ipairs(e.caps) do kept[name] = true end
-  local c = core.caps_get()
+  for _, name in ipairs(e.caps) do kept[core.cap_value(name)] = true end
   for n = 0, e.last do
-    local name = cap_name(n)
-    local want = kept[name] == true
-    local checks = {
-      { "effective", c:get("effective", n), want },
-      { "permitted", c:get("permitted", n), want },
-      { "inheritable", c:get("inheritable", n), want and e.ambient },
-      { "bounding", core.bound_get(n), want },
-      { "ambient", core.ambient_get(n), want and e.ambient },
-    }
-    for _, k in ipairs(checks) do
-      if (k[2] and true or false) ~= (k[3] and true or false) then
-        return bad("%s is %s in the %s set, expected %s", name,
-          k[2] and "set" or "clear", k[1], k[3] and "set" or "clear")
+    local have, want = bits[n], kept[n] == true
+    if have or want then
+      have = have or { false, false, false, false, false }
+      local expect = { want, want, want and e.ambient == true, want,
+        want and e.ambient == true }
+      for k, set in ipairs(SETS) do
+        if have[k] ~= expect[k] then
+          return bad("%s is %s in the %s set, expected %s", cap_name(n),
+            have[k] and "set" or "clear", set,
+            expect[k] and "set" or "clear")
+        end
       end
     end
   end
 
   if core.get_keepcaps() then return bad("keep-caps is still on") end
-  local bits = core.get_securebits()
+  local secure = core.get_securebits()
   for _, name in ipairs(e.securebits) do
     local want = policy.securebits_value({ name })
     for _, b in ipairs(SECUREBIT_NAMES) do
       local v = core[b[1]]
-      if bit_set(want, v) and not bit_set(bits, v) then
+      if bit_set(want, v) and not bit_set(secure, v) then
         return bad("securebit %s is not set", b[2])
       end
     end
