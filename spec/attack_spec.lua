@@ -261,6 +261,77 @@ io.write("kept:", tostring(ok), "\n")
       assert.is_true(r.same_path)
       assert.is_nil(io.open(jail .. "/pwned"))
     end)
+
+    -- A hostile file: creates `pwned` in the jail directory when run.
+    local function hostile(dir, file)
+      return ("printf %%s %s > %s/%s && chown 65534 %s/%s"):format(
+        q("io.open('" .. jail .. "/pwned', 'w'):close() return 1"),
+        q(dir), file, q(dir), file)
+    end
+
+    h.it_root("judges the submodule a safe module requires: one only "
+      .. "others can change is refused and never runs", function()
+      jail = make_jail()
+      local pub = jail .. "/pub"
+      assert(os.execute(("mkdir -m 0755 %s/lib && mkdir -m 1777 %s && "
+        .. "echo 'return require(\"helperx\")' > %s/lib/needy.lua && %s")
+        :format(q(jail), q(pub), q(jail), hostile(pub, "helperx.lua"))))
+      local r = run(PRE .. [[
+        local J = ]] .. ("%q"):format(jail) .. [[
+        package.path = J .. "/lib/?.lua;" .. J .. "/pub/?.lua;"
+          .. package.path
+        local searchers = package.searchers or package.loaders
+        local path = package.path
+        local b = try(confine.apply, { user = "nobody",
+          preload = { "needy" } })
+        return { b = b, same_path = package.path == path,
+          same_searchers = (package.searchers or package.loaders)
+            == searchers, loaded = package.loaded.helperx ~= nil }
+      ]])
+      assert.is_false(r.b.ok)
+      assert.are.equal(("confine: policy.preload: \"helperx\" is unsafe: "
+        .. "%q is owned by uid 65534 (not root or uid 0)")
+        :format(pub .. "/helperx.lua"), r.b.err)
+      assert.is_true(r.b.same)
+      assert.is_true(r.same_path and r.same_searchers)
+      assert.is_false(r.loaded)
+      assert.is_nil(io.open(jail .. "/pwned"))
+    end)
+
+    h.it_root("loads the very file it judged: one put in an earlier path "
+      .. "entry after the check is judged (and refused) too", function()
+      jail = make_jail()
+      local pub = jail .. "/pub"
+      assert(os.execute(("mkdir -m 0755 %s/lib && mkdir -m 1777 %s && "
+        .. "echo 'return 42' > %s/lib/late.lua")
+        :format(q(jail), q(pub), q(jail))))
+      local r = run(PRE .. [[
+        local J = ]] .. ("%q"):format(jail) .. [[
+        package.path = J .. "/pub/?.lua;" .. J .. "/lib/?.lua;"
+          .. package.path
+        local lines = {}
+        -- the log runs between the check phase and the preload: the
+        -- moment an attacker who can write pub/ would strike
+        local function log(line)
+          lines[#lines + 1] = line
+          if #lines == 1 then
+            os.execute(]] .. ("%q"):format(hostile(pub, "late.lua"))
+              .. [[)
+          end
+        end
+        local b = try(confine.apply, { user = "nobody",
+          preload = { "late" } }, { log = log })
+        return { b = b, first = lines[1], loaded = package.loaded.late }
+      ]])
+      assert.truthy(r.first:find("^confine: checked"), r.first)
+      assert.is_false(r.b.ok)
+      assert.are.equal(("confine: policy.preload: \"late\" is unsafe: "
+        .. "%q is owned by uid 65534 (not root or uid 0)")
+        :format(pub .. "/late.lua"), r.b.err)
+      assert.is_true(r.b.same)
+      assert.is_nil(r.loaded)
+      assert.is_nil(io.open(jail .. "/pwned"))
+    end)
   end)
 
 

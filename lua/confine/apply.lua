@@ -23,12 +23,12 @@ local EXIT_STATUS = 121
 --- The exit status of a process ended by a failed drop (for reading).
 M.EXIT_STATUS = EXIT_STATUS
 
-local error, format, ipairs, pcall, require, tostring, type =
-  error, string.format, ipairs, pcall, require, tostring, type
+local error, format, ipairs, pcall, require, tostring, type, loadfile =
+  error, string.format, ipairs, pcall, require, tostring, type, loadfile
 local concat = table.concat
 local unpack = table.unpack or unpack
 local show, bit_set = policy.show, plan.bit_set
-local package, collectgarbage = package, collectgarbage
+local package, collectgarbage, rawget = package, collectgarbage, rawget
 
 -- Captured now, so that a program which replaces os.exit or io.stderr
 -- later cannot talk a failed drop out of ending the process.
@@ -358,21 +358,107 @@ function RUN.check_preload(a)
 end
 
 
--- Step 5: modules the jail would hide, loaded with only the absolute
--- entries of the search paths, so that neither they nor the modules they
--- require come from the current directory.
+-- The first existing file for module `name` in the absolute entries of
+-- `path`, judged by check_module_file right when it is found (which
+-- raises when it is unsafe); nil and the list of tried files when none.
+local function find_judged(name, path)
+  local file, tried = name:gsub("%.", "/"), {}
+  for entry in path:gmatch("[^;]+") do
+    local candidate = entry:gsub("%?", file)
+    if core.stat(candidate) then
+      check_module_file(name, candidate)
+      return candidate
+    end
+    tried[#tried + 1] = "\n\tno file '" .. candidate .. "'"
+  end
+  return nil, concat(tried)
+end
+
+
+-- Load C module `name` from `file` by Lua's rule for the open function:
+-- luaopen_ and the name with dots as underscores; with a hyphen, the part
+-- before it (Lua 5.2 on), else the part after it (Lua 5.1's rule).
+local function load_c(file, name)
+  local under = name:gsub("%.", "_")
+  local before, after = under:match("^([^-]*)%-(.*)$")
+  if before then
+    local f = package.loadlib(file, "luaopen_" .. before)
+    if f then return f end
+    under = after
+  end
+  return package.loadlib(file, "luaopen_" .. under)
+end
+
+
+-- The searchers require uses while confine preloads: the preload table,
+-- then Lua files and C libraries (and the "all in one" C library of the
+-- top module) found through the absolute entries of `lpath` and `cpath`
+-- only, each file judged when it is found and that very file loaded, so
+-- that a module (or a module it requires) cannot be swapped between the
+-- check and the load.
+local function judged_searchers(lpath, cpath)
+  local function from_preload(name)
+    local f = package.preload[name]
+    if f then return f, ":preload:" end
+    return "\n\tno field package.preload['" .. name .. "']"
+  end
+  local function from_lua(name)
+    local file, tried = find_judged(name, lpath)
+    if not file then return tried end
+    local f, msg = loadfile(file)
+    if not f then
+      error(format("error loading module '%s' from file '%s':\n\t%s",
+        name, file, tostring(msg)), 0)
+    end
+    return f, file
+  end
+  local function from_c(name)
+    local file, tried = find_judged(name, cpath)
+    if not file then return tried end
+    local f, msg = load_c(file, name)
+    if not f then
+      error(format("error loading module '%s' from file '%s':\n\t%s",
+        name, file, tostring(msg)), 0)
+    end
+    return f, file
+  end
+  local function from_c_root(name)
+    local root = name:match("^([^.]+)%.")
+    if not root then return "" end
+    local file, tried = find_judged(root, cpath)
+    if not file then return tried end
+    local f = load_c(file, name)
+    if not f then
+      return "\n\tno module '" .. name .. "' in file '" .. file .. "'"
+    end
+    return f, file
+  end
+  return { from_preload, from_lua, from_c, from_c_root }
+end
+
+
+-- Step 5: modules the jail would hide.  While they load, require searches
+-- only the absolute entries of the search paths and judges each file it
+-- finds (check_preload's rule) right before loading that file: neither
+-- the modules nor those they require come from the current directory or
+-- from a file put in an earlier path entry after the check.
 function RUN.preload(a)
   local lpath, cpath = package.path, package.cpath
+  local field = rawget(package, "searchers") and "searchers" or "loaders"
+  local searchers = package[field]
   package.path, package.cpath = absolute_only(lpath), absolute_only(cpath)
+  package[field] = judged_searchers(package.path, package.cpath)
+  local failed, err
   for _, name in ipairs(a) do
-    local ok, err = pcall(require, name)
-    if not ok then
-      package.path, package.cpath = lpath, cpath
-      refuse("policy.preload: %s cannot be loaded (%s)", show(name),
-        (tostring(err):gsub("\n.*", ""):gsub(":$", "")))
-    end
+    local ok, e = pcall(require, name)
+    if not ok then failed, err = name, tostring(e) break end
   end
-  package.path, package.cpath = lpath, cpath
+  package.path, package.cpath, package[field] = lpath, cpath, searchers
+  if failed and err:find("^confine: ") then error(err, 0) end
+  if failed then
+    refuse("policy.preload: %s cannot be loaded (%s)", show(failed),
+      (err:gsub("\n.*", ""):gsub(":$", "")))
+  end
   return true
 end
 
