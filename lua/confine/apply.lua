@@ -41,10 +41,10 @@ local function refuse(fmt, ...)
 end
 
 
--- The set bits of a capability set as a lookup by name.
-local function names_set(list)
+-- Capability names as a lookup by number (no name is made per bit).
+local function numbers_set(list)
   local t = {}
-  for _, n in ipairs(list) do t[n] = true end
+  for _, name in ipairs(list) do t[core.cap_value(name)] = true end
   return t
 end
 
@@ -639,9 +639,9 @@ end
 
 
 function RUN.bound_drop(a)
-  local keep = names_set(a.keep)
+  local keep = numbers_set(a.keep)
   for n = 0, a.last do
-    if not keep[core.cap_name(n)] and core.bound_get(n) then
+    if not keep[n] and core.bound_get(n) then
       local ok, msg, errno = core.bound_drop(n)
       if not ok then return nil, msg, errno end
     end
