@@ -65,7 +65,7 @@ sys.exit(code)
       "see no terminal through a pty master open in a jail without "
       .. "/dev/tty", function()
       local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
-      local jail = p:read("l")
+      local jail = p:read("*l")
       p:close()
       assert(jail:find("^/run/confine%-spec%."), jail)
       local py = os.tmpname()
