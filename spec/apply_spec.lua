@@ -4,12 +4,7 @@
 -- package.loaded["confine.core"] with a proxy before confine is required.
 local h = require("spec.helper")
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 -- A jail: every component root-owned and not group/other writable.
 local function make_jail()

@@ -4,12 +4,7 @@
 -- before and after.
 local h = require("spec.helper")
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 local q = h.shell_quote
 

@@ -7,12 +7,7 @@ local EPERM, EINVAL, ENOENT, ENODATA = 1, 22, 2, 61
 local SETS = { "effective", "permitted", "inheritable" }
 
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 
 -- Every capability number of `caps` in `set`, as a list.

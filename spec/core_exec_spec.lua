@@ -6,12 +6,7 @@ local h = require("spec.helper")
 local ENOENT, EACCES = 2, 13
 
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 
 describe("confine.core", function()

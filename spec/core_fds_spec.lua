@@ -4,12 +4,7 @@ local h = require("spec.helper")
 local core = require("confine.core")
 
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 
 -- Under valgrind a child also holds valgrind's own descriptors, at the

@@ -16,12 +16,7 @@ local BAD_PATHS = {
 }
 
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 
 -- A fresh directory: in /run (root-owned all the way down) for jails,

@@ -15,30 +15,8 @@ local NET_BIND_SERVICE = "0000000000000400"
 local NONE = "0000000000000000"
 
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-
 -- Run a shell command; return its exit status, stdout and stderr.
-local function sh(cmd)
-  local out, err = os.tmpname(), os.tmpname()
-  local a, b, c = os.execute(format("%s >%s 2>%s </dev/null", cmd, out,
-    err))
-  local code
-  if type(a) == "number" then
-    code = a >= 256 and math.floor(a / 256) or a
-  else
-    code = (b == "exit") and c or (128 + (c or 0))
-  end
-  local o, e = read(out), read(err)
-  os.remove(out)
-  os.remove(err)
-  return code, o, e
-end
+local sh = h.run
 
 
 -- The TCP ports something listens on.

@@ -99,10 +99,39 @@ local function read_all(path)
   return s
 end
 
+--- Run a shell command and return its output without the last newline.
+function M.sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("\n$", ""))
+end
+
+
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 M.shell_quote = shell_quote
+
+-- os.execute's results as one exit status on every runtime (5.1 and
+-- LuaJIT return the wait status; a signal is 128 + its number).
+local function exit_code(a, b, c)
+  if type(a) == "number" then
+    return a >= 256 and math.floor(a / 256) or a
+  end
+  return (b == "exit") and c or (128 + (c or 0))
+end
+
+
+--- Run a shell command with no input.
+-- @return its exit status, stdout and stderr
+function M.run(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  local code = exit_code(os.execute(format("%s >%s 2>%s </dev/null", cmd,
+    out, err)))
+  return code, read_all(out), read_all(err)
+end
+
 
 --- Run `body` (Lua source) in a fresh child interpreter.
 --
@@ -132,13 +161,7 @@ function M.child(body, opts)
   local cmd = format("%s %s %s %s >%s 2>%s </dev/null",
     opts.env or "", opts.prefix or "", M.lua, shell_quote(script),
     out, err)
-  local a, b, c = os.execute(cmd)
-  local code
-  if type(a) == "number" then
-    code = a >= 256 and math.floor(a / 256) or a
-  else
-    code = (b == "exit") and c or (128 + (c or 0))
-  end
+  local code = exit_code(os.execute(cmd))
   os.remove(script)
 
   local stdout, stderr = read_all(out), read_all(err)

@@ -5,12 +5,7 @@ package.cpath = h.build .. "/?.so;" .. package.cpath
 local confine = require("confine")
 local format = string.format
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("\n$", ""))
-end
+local sh = h.sh
 
 local function write(path, text, mode)
   local f = assert(io.open(path, "wb"))
