@@ -36,21 +36,7 @@ local function try(f, ...)
 end
 ]]
 
-local INJECT = [[
-local real = require("confine.core")
-local function inject(fake)
-  package.loaded["confine.core"] = setmetatable(fake, { __index = real })
-end
-]]
-
-local function run(body, opts)
-  local r = h.child(body, opts)
-  if not r.ok then
-    error(("child failed (status %s): %s%s"):format(tostring(r.code),
-      r.stderr, r.stdout), 2)
-  end
-  return r.result, r
-end
+local INJECT, run = h.INJECT, h.run_child
 
 -- Run argv on a fresh pseudo-terminal (python3's pty: the child leads a
 -- new session with the terminal as its controlling one) and return all

@@ -177,6 +177,30 @@ function M.child(body, opts)
   return res
 end
 
+--- Like child(), but a body that did not finish is an error at the
+-- caller's line.
+-- @return what the body returned, and child()'s whole result
+function M.run_child(body, opts)
+  local r = M.child(body, opts)
+  if not r.ok then
+    error(("child failed (status %s): %s%s"):format(tostring(r.code),
+      r.stderr, r.stdout), 2)
+  end
+  return r.result, r
+end
+
+
+--- Lua source for a child body: `inject(fake)` makes the next
+-- require "confine" see a core whose named functions are `fake`'s (the
+-- rest are the real ones), to stage a failure at a chosen step.
+M.INJECT = [[
+local real = require("confine.core")
+local function inject(fake)
+  package.loaded["confine.core"] = setmetatable(fake, { __index = real })
+end
+]]
+
+
 -- Busted's `it` and `pending` live in the spec files' environment (one
 -- proxy table for the whole run), not in _G.  Find it on the stack: when a
 -- spec file requires this module its main chunk is there.

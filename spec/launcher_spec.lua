@@ -683,31 +683,25 @@ return { user = 4000000, group = 4000000 }]])
       assert.matches("confine: exec true\n$", err)
     end)
 
-    h.it_root("exits 127 with one line when COMMAND is not found",
-      function()
+    -- Like a shell: 127 for a command not found, 126 for one that cannot
+    -- be executed.
+    for _, case in ipairs({
+      { 127, "is not found", { "no-such-command-here", "/no/such/file" } },
+      { 126, "cannot be executed", { "/etc/passwd", "/usr" } },
+    }) do
+      h.it_root(("exits %d with one line when COMMAND %s"):format(case[1],
+        case[2]), function()
         local path = policy(NOBODY)
-        for _, cmd in ipairs({ "no-such-command-here", "/no/such/file" }) do
+        for _, cmd in ipairs(case[3]) do
           local code, out, err = confine("run " .. q(path) .. " -- " .. cmd)
-          assert.equal(127, code)
+          assert.equal(case[1], code)
           assert.equal("", out)
           one_clean_line(err)
           assert.truthy(err:find(cmd, 1, true))
         end
         os.remove(path)
       end)
-
-    h.it_root("exits 126 with one line when COMMAND cannot be executed",
-      function()
-        local path = policy(NOBODY)
-        for _, cmd in ipairs({ "/etc/passwd", "/usr" }) do
-          local code, out, err = confine("run " .. q(path) .. " -- " .. cmd)
-          assert.equal(126, code)
-          assert.equal("", out)
-          one_clean_line(err)
-          assert.truthy(err:find(cmd, 1, true))
-        end
-        os.remove(path)
-      end)
+    end
 
     it("exits 2 before anything changes for an empty COMMAND",
       function()
