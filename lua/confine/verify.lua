@@ -40,10 +40,8 @@ function M.securebits_names(bits)
 end
 
 
--- A capability's name, also for numbers above libcap's own last one.
-local function cap_name(n)
-  return core.cap_name(n) or format("cap_%d", n)
-end
+-- A capability's name; libcap gives one ("41") above its own last one.
+local cap_name = core.cap_name
 
 
 -- The five capability sets, read once: for each capability with any bit
