@@ -496,12 +496,6 @@ static const luaL_Reg caps_funcs[] = {
 ** Create the "confine.caps" metatable and register the functions.
 */
 void confine_open_caps(lua_State *L) {
-  luaL_newmetatable(L, CAPS_MT);
-  compat_setfuncs(L, caps_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, CAPS_MT);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
+  new_class(L, CAPS_MT, caps_methods);
   compat_setfuncs(L, caps_funcs);
 }

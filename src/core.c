@@ -271,6 +271,21 @@ void push_stat(lua_State *L, const struct stat *st) {
 
 
 /*
+** Create the metatable `name` for a userdata type: its methods, itself as
+** __index, and __name so that type errors name the type.
+*/
+void new_class(lua_State *L, const char *name, const luaL_Reg *methods) {
+  luaL_newmetatable(L, name);
+  compat_setfuncs(L, methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "__index");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+
+/*
 ** getpid() -> pid.
 */
 static int l_getpid(lua_State *L) {

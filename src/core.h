@@ -48,6 +48,7 @@ int push_error(lua_State *L, int err, const char *call, const char *arg);
 int push_missing(lua_State *L, const char *call, const char *arg,
                  const char *what);
 void push_stat(lua_State *L, const struct stat *st);
+void new_class(lua_State *L, const char *name, const luaL_Reg *methods);
 const char *type_name(mode_t mode);
 const char *fs_name(unsigned long magic);
 

@@ -451,12 +451,6 @@ static const luaL_Reg files_funcs[] = {
 ** Create the "confine.dir" metatable and register the file functions.
 */
 void confine_open_files(lua_State *L) {
-  luaL_newmetatable(L, DIR_MT);
-  compat_setfuncs(L, dir_methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, DIR_MT);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
+  new_class(L, DIR_MT, dir_methods);
   compat_setfuncs(L, files_funcs);
 }
