@@ -27,7 +27,8 @@ confine resolves names, sheds supplementary groups, enters a chroot jail
 without a gap between check and use, switches gid and uid for good, keeps
 only the Linux capabilities it names, locks the door behind it and checks
 that the door is locked.  A C core (confine.core, libcap) and a Lua layer
-(confine), and a launcher (bin/confine).
+(confine), and a launcher (the confine program, with the Lua modules
+compiled in).
 ]],
   license = "MIT",
   homepage = "file:///work/main",
@@ -57,6 +58,7 @@ build = {
     CONFINE_ROCKS_PREFIX = "$(PREFIX)",
     LUA = "$(LUA)",
     LUA_INCDIR = "$(LUA_INCDIR)",
+    LUA_LIBDIR = "$(LUA_LIBDIR)",
     LUADIR = "$(LUADIR)",
     LIBDIR = "$(LIBDIR)",
     BINDIR = "$(BINDIR)",
@@ -66,7 +68,8 @@ build = {
 }
 
 deploy = {
-  -- bin/confine carries its own paths (INSTALLED_PATHS), written by
-  -- CMake's install; LuaRocks' wrapper script is not needed.
+  -- The launcher is a program carrying its modules (or, without the Lua
+  -- library, bin/confine with its own INSTALLED_PATHS, written by CMake's
+  -- install): LuaRocks' wrapper script is not needed.
   wrap_bin_scripts = false,
 }

@@ -1,8 +1,11 @@
---- bin/confine: the launcher, run as a command in child processes.
+--- The launchers, run as commands in child processes: bin/confine, the
+-- script, and the confine program CMake builds from src/launcher.c with
+-- the modules compiled in.  Both run the same specs.
 --
--- Every spec runs bin/confine on the interpreter named by CONFINE_LUA, so
--- the runtime loop of scripts/test covers it too.  The busted process
--- itself never changes identity: `confine run` always runs in a child.
+-- The script runs on the interpreter named by CONFINE_LUA and the program
+-- is the one built for that Lua (CONFINE_BUILD's bin/confine), so the
+-- runtime loop of scripts/test covers both.  The busted process itself
+-- never changes identity: `confine run` always runs in a child.
 
 local h = require("spec.helper")
 local json = require("dkjson")
@@ -11,6 +14,19 @@ local format = string.format
 local q = h.shell_quote
 
 local LAUNCHER = h.root .. "/bin/confine"
+
+-- The two launchers, each with the shell words that start it, from the
+-- checkout or from a copy made by public_tree().  `current` is the one
+-- the running spec tests.
+local SCRIPT = { name = "bin/confine", script = true }
+function SCRIPT.command(tree)
+  return h.lua .. " " .. q(tree and tree .. "/bin/confine" or LAUNCHER)
+end
+local PROGRAM = { name = "the confine program (build/bin/confine)" }
+function PROGRAM.command(tree)
+  return q((tree and tree .. "/build" or h.build) .. "/bin/confine")
+end
+local current = SCRIPT
 
 -- The lines of /proc/PID/status that make up a confinement.
 local FIELDS = { "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
@@ -40,26 +56,28 @@ local TIMEOUT = 30
 local function confine(args, env, prefix, tree)
   return sh(format("timeout -k 5 %d env -i"
     .. " PATH=/usr/sbin:/usr/bin:/sbin:/bin %s"
-    .. " CONFINE_BUILD=%s %s %s %s %s", TIMEOUT, env or "",
-    q(tree and tree .. "/build" or h.build), prefix or "", h.lua,
-    q(tree and tree .. "/bin/confine" or LAUNCHER), args))
+    .. " CONFINE_BUILD=%s %s %s %s", TIMEOUT, env or "",
+    q(tree and tree .. "/build" or h.build), prefix or "",
+    current.command(tree), args))
 end
 
 
--- A copy of bin/confine, lua/ and the built module that every user can
--- read, removed after the spec (by its one `finally`): the checkout may
--- sit in a directory only root can enter, and some specs run the launcher
--- as another user.
+-- A copy of bin/confine, lua/, the built module and the program that
+-- every user can read, removed after the spec (by its one `finally`): the
+-- checkout may sit in a directory only root can enter, and some specs run
+-- the launcher as another user.
 local function public_tree()
   local p = io.popen("mktemp -d /run/confine-spec.XXXXXX")
   local dir = p:read("*l")
   p:close()
   finally(function() os.execute("rm -rf " .. q(dir)) end)
   assert(os.execute(format("chmod 0755 %s && mkdir -p %s/bin"
-    .. " %s/build/confine && cp %s %s/bin/ && cp -R %s %s/"
-    .. " && cp %s %s/build/confine/ && chmod -R a+rX %s", q(dir), q(dir),
-    q(dir), q(LAUNCHER), q(dir), q(h.root .. "/lua"), q(dir),
-    q(h.build .. "/confine/core.so"), q(dir), q(dir))))
+    .. " %s/build/confine %s/build/bin && cp %s %s/bin/ && cp -R %s %s/"
+    .. " && cp %s %s/build/confine/ && cp %s %s/build/bin/"
+    .. " && chmod -R a+rX %s", q(dir), q(dir), q(dir), q(dir),
+    q(LAUNCHER), q(dir), q(h.root .. "/lua"), q(dir),
+    q(h.build .. "/confine/core.so"), q(dir),
+    q(h.build .. "/bin/confine"), q(dir), q(dir))))
   return dir
 end
 
@@ -87,6 +105,7 @@ local function one_clean_line(err)
   assert.is_nil(err:find("traceback", 1, true))
   assert.is_nil(err:find("/lua/confine", 1, true))
   assert.is_nil(err:find("bin/confine:", 1, true))
+  assert.is_nil(err:find("confine[%w_/]*%.lua:%d"))
 end
 
 
@@ -106,7 +125,9 @@ return { user = "nobody", group = "nogroup", caps = { "net_bind_service" } }
 ]]
 
 
-describe("bin/confine", function()
+for _, launcher in ipairs({ SCRIPT, PROGRAM }) do
+describe(launcher.name, function()
+  before_each(function() current = launcher end)
 
   describe("options", function()
     it("prints the usage with --help and exits 0", function()
@@ -171,170 +192,239 @@ describe("bin/confine", function()
   end)
 
 
-  describe("where the modules come from", function()
-    -- The launcher's own path set-up, run by dofile in a child with
-    -- os.exit caught: what package.path and package.cpath hold after it.
-    local function paths_after(launcher, env)
-      local code, out, err = sh(format("env -i PATH=/usr/bin:/bin %s %s"
-        .. " -e %s", env or "", h.lua, q(format([[
-          arg = { [0] = %q, "--version" }
-          local exit = os.exit
-          os.exit = function()
-            io.write(package.path, "\n", package.cpath, "\n")
-            exit(0)
-          end
-          assert(loadfile(arg[0]))("--version")]], launcher))))
-      assert.equal("", err)
-      assert.equal(0, code)
-      return out:match("([^\n]*)\n([^\n]*)\n$")
-    end
-
-    local RELATIVE = "LUA_PATH='./?.lua;lib/?.lua;;'"
-      .. " LUA_PATH_5_2='./?.lua;;' LUA_PATH_5_3='./?.lua;;'"
-      .. " LUA_PATH_5_4='./?.lua;;' LUA_CPATH='./?.so;;'"
-      .. " LUA_CPATH_5_2='./?.so;;' LUA_CPATH_5_3='./?.so;;'"
-      .. " LUA_CPATH_5_4='./?.so;;'"
-
-    local function assert_absolute(list)
-      for entry in list:gmatch("[^;]+") do
-        assert.matches("^/", entry)
-      end
-    end
-
-    it("keeps no relative entry on package.path or package.cpath",
-      function()
-        local path, cpath = paths_after(LAUNCHER, RELATIVE
-          .. " CONFINE_BUILD=" .. q(h.build))
-        assert_absolute(path)
-        assert_absolute(cpath)
-        assert.equal(1, path:find(h.root .. "/bin/../lua/?.lua;", 1, true))
-        assert.equal(1, cpath:find(h.root .. "/bin/../"
-          .. h.build:match("[^/]+$") .. "/?.so;", 1, true))
-      end)
-
-    it("makes the checkout's paths absolute when started as bin/confine",
-      function()
-        local build = h.build:match("[^/]+$")
-        local code, out, err = sh(format("cd %s && env -i"
-          .. " PATH=/usr/bin:/bin CONFINE_BUILD=%s %s -e %s", q(h.root),
-          q(build), h.lua, q([[
-            arg = { [0] = "bin/confine", "--version" }
+  if launcher.script then
+    describe("where the modules come from", function()
+      -- The launcher's own path set-up, run by dofile in a child with
+      -- os.exit caught: what package.path and package.cpath hold after it.
+      local function paths_after(script, env)
+        local code, out, err = sh(format("env -i PATH=/usr/bin:/bin %s %s"
+          .. " -e %s", env or "", h.lua, q(format([[
+            arg = { [0] = %q, "--version" }
             local exit = os.exit
             os.exit = function()
               io.write(package.path, "\n", package.cpath, "\n")
               exit(0)
             end
-            assert(loadfile(arg[0]))("--version")]])))
+            assert(loadfile(arg[0]))("--version")]], script))))
         assert.equal("", err)
         assert.equal(0, code)
-        local path, cpath = out:match("([^\n]*)\n([^\n]*)\n$")
-        assert_absolute(path)
-        assert_absolute(cpath)
-        assert.truthy(path:find(h.root .. "/bin/../lua/?.lua", 1, true))
-      end)
+        return out:match("([^\n]*)\n([^\n]*)\n$")
+      end
 
-    it("keeps no relative entry when installed either", function()
-      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
-      finally(function() os.execute("rm -rf " .. q(dir)) end)
-      local text = read(LAUNCHER)
-      local line = "local INSTALLED_PATHS = nil -- set by the installer"
-      local at = text:find(line, 1, true)
-      assert.truthy(at)
-      text = text:sub(1, at - 1) .. format("local INSTALLED_PATHS = {"
-        .. " path = %q, cpath = %q }", h.root .. "/lua/?.lua",
-        h.build .. "/?.so") .. text:sub(at + #line)
-      local f = assert(io.open(dir .. "/confine", "wb"))
-      f:write(text)
-      f:close()
-      local path, cpath = paths_after(dir .. "/confine", RELATIVE
-        .. " CONFINE_BUILD=/nonexistent")
-      assert_absolute(path)
-      assert_absolute(cpath)
-      assert.equal(1, path:find(h.root .. "/lua/?.lua;", 1, true))
-      assert.equal(1, cpath:find(h.build .. "/?.so;", 1, true))
-    end)
+      local RELATIVE = "LUA_PATH='./?.lua;lib/?.lua;;'"
+        .. " LUA_PATH_5_2='./?.lua;;' LUA_PATH_5_3='./?.lua;;'"
+        .. " LUA_PATH_5_4='./?.lua;;' LUA_CPATH='./?.so;;'"
+        .. " LUA_CPATH_5_2='./?.so;;' LUA_CPATH_5_3='./?.so;;'"
+        .. " LUA_CPATH_5_4='./?.so;;'"
 
-    it("loads no confine.lua from the working directory through a link",
-      function()
-        -- The attack: a link to bin/confine elsewhere, run from a
-        -- directory where someone else put a confine.lua.
-        local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
-        finally(function() os.execute("rm -rf " .. q(dir)) end)
-        local mark = dir .. "/ran"
-        assert(os.execute(format("mkdir %s/lbin %s/cwd && ln -s %s"
-          .. " %s/lbin/confine", q(dir), q(dir), q(LAUNCHER), q(dir))))
-        for _, name in ipairs({ "confine.lua", "confine/init.lua" }) do
-          os.execute(format("mkdir -p %s/cwd/confine", q(dir)))
-          local f = assert(io.open(dir .. "/cwd/" .. name, "wb"))
-          f:write(format("io.open(%q, 'w'):write('x') return {}", mark))
-          f:close()
-        end
-        for _, cmd in ipairs({ "show", "--version", "check x.lua" }) do
-          local code, out, err = sh(format("cd %s/cwd && env -i"
-            .. " PATH=/usr/bin:/bin LUA_PATH='./?.lua;;' %s %s/lbin/confine"
-            .. " %s", q(dir), h.lua, q(dir), cmd))
-          assert.equal(1, code)
-          assert.equal("", out)
-          one_clean_line(err)
-          assert.matches("cannot find lua/confine%.lua", err)
-          assert.is_nil(io.open(mark, "rb"))
-        end
-      end)
-
-    it("works through a link to its bin/ directory", function()
-      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
-      finally(function() os.execute("rm -rf " .. q(dir)) end)
-      assert(os.execute(format("ln -s %s %s/bin", q(h.root .. "/bin"),
-        q(dir))))
-      local code, out = sh(format("cd %s && env -i PATH=/usr/bin:/bin"
-        .. " CONFINE_BUILD=%s %s %s/bin/confine --version", q(dir),
-        q(h.build), h.lua, q(dir)))
-      assert.equal(0, code)
-      assert.matches("^confine ", out)
-    end)
-
-    it("refuses a CONFINE_BUILD outside its checkout", function()
-      local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
-      finally(function() os.execute("rm -rf " .. q(dir)) end)
-      assert(os.execute(format("mkdir -p %s/build/confine && cp %s"
-        .. " %s/build/confine/", q(dir), q(h.build .. "/confine/core.so"),
-        q(dir))))
-      for _, build in ipairs({ dir .. "/build", "..", "",
-        h.root .. "/nonexistent" }) do
-        local code, out, err = sh(format("env -i PATH=/usr/bin:/bin"
-          .. " CONFINE_BUILD=%s %s %s show", q(build), h.lua,
-          q(LAUNCHER)))
-        if build == "" then
-          -- empty means unset: the checkout's build/
-          assert.is_not.equal(2, code)
-        else
-          assert.equal(1, code)
-          assert.equal("", out)
-          one_clean_line(err)
-          assert.truthy(err:find("CONFINE_BUILD", 1, true))
+      local function assert_absolute(list)
+        for entry in list:gmatch("[^;]+") do
+          assert.matches("^/", entry)
         end
       end
-    end)
 
-    it("ignores LUA_INIT, LUA_PATH and LUA_CPATH through its #! line",
-      function()
+      it("keeps no relative entry on package.path or package.cpath",
+        function()
+          local path, cpath = paths_after(LAUNCHER, RELATIVE
+            .. " CONFINE_BUILD=" .. q(h.build))
+          assert_absolute(path)
+          assert_absolute(cpath)
+          assert.equal(1, path:find(h.root .. "/bin/../lua/?.lua;", 1, true))
+          assert.equal(1, cpath:find(h.root .. "/bin/../"
+            .. h.build:match("[^/]+$") .. "/?.so;", 1, true))
+        end)
+
+      it("makes the checkout's paths absolute when started as bin/confine",
+        function()
+          local build = h.build:match("[^/]+$")
+          local code, out, err = sh(format("cd %s && env -i"
+            .. " PATH=/usr/bin:/bin CONFINE_BUILD=%s %s -e %s", q(h.root),
+            q(build), h.lua, q([[
+              arg = { [0] = "bin/confine", "--version" }
+              local exit = os.exit
+              os.exit = function()
+                io.write(package.path, "\n", package.cpath, "\n")
+                exit(0)
+              end
+              assert(loadfile(arg[0]))("--version")]])))
+          assert.equal("", err)
+          assert.equal(0, code)
+          local path, cpath = out:match("([^\n]*)\n([^\n]*)\n$")
+          assert_absolute(path)
+          assert_absolute(cpath)
+          assert.truthy(path:find(h.root .. "/bin/../lua/?.lua", 1, true))
+        end)
+
+      it("keeps no relative entry when installed either", function()
         local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
         finally(function() os.execute("rm -rf " .. q(dir)) end)
-        local first = io.open(LAUNCHER, "rb"):read("*l")
-        assert.equal("#!/usr/bin/lua5.4 -E", first)
-        local mark = dir .. "/ran"
-        local init = format("io.open(%q, 'w'):write('x')", mark)
-        -- --help needs no module, so any runtime's build will do.
-        local code, out, err = sh(format("cd %s && env -i"
-          .. " PATH=/usr/bin:/bin LUA_INIT=%s LUA_INIT_5_4=%s"
-          .. " LUA_PATH=/nonexistent/?.lua LUA_CPATH=/nonexistent/?.so"
-          .. " %s --help", q(dir), q(init), q(init), q(LAUNCHER)))
-        assert.equal("", err)
-        assert.equal(0, code)
-        assert.matches("^Usage: confine", out)
-        assert.is_nil(io.open(mark, "rb"))
+        local text = read(LAUNCHER)
+        local line = "local INSTALLED_PATHS = nil -- set by the installer"
+        local at = text:find(line, 1, true)
+        assert.truthy(at)
+        text = text:sub(1, at - 1) .. format("local INSTALLED_PATHS = {"
+          .. " path = %q, cpath = %q }", h.root .. "/lua/?.lua",
+          h.build .. "/?.so") .. text:sub(at + #line)
+        local f = assert(io.open(dir .. "/confine", "wb"))
+        f:write(text)
+        f:close()
+        local path, cpath = paths_after(dir .. "/confine", RELATIVE
+          .. " CONFINE_BUILD=/nonexistent")
+        assert_absolute(path)
+        assert_absolute(cpath)
+        assert.equal(1, path:find(h.root .. "/lua/?.lua;", 1, true))
+        assert.equal(1, cpath:find(h.build .. "/?.so;", 1, true))
       end)
-  end)
+
+      it("loads no confine.lua from the working directory through a link",
+        function()
+          -- The attack: a link to bin/confine elsewhere, run from a
+          -- directory where someone else put a confine.lua.
+          local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+          finally(function() os.execute("rm -rf " .. q(dir)) end)
+          local mark = dir .. "/ran"
+          assert(os.execute(format("mkdir %s/lbin %s/cwd && ln -s %s"
+            .. " %s/lbin/confine", q(dir), q(dir), q(LAUNCHER), q(dir))))
+          for _, name in ipairs({ "confine.lua", "confine/init.lua" }) do
+            os.execute(format("mkdir -p %s/cwd/confine", q(dir)))
+            local f = assert(io.open(dir .. "/cwd/" .. name, "wb"))
+            f:write(format("io.open(%q, 'w'):write('x') return {}", mark))
+            f:close()
+          end
+          for _, cmd in ipairs({ "show", "--version", "check x.lua" }) do
+            local code, out, err = sh(format("cd %s/cwd && env -i"
+              .. " PATH=/usr/bin:/bin LUA_PATH='./?.lua;;' %s %s/lbin/confine"
+              .. " %s", q(dir), h.lua, q(dir), cmd))
+            assert.equal(1, code)
+            assert.equal("", out)
+            one_clean_line(err)
+            assert.matches("cannot find lua/confine%.lua", err)
+            assert.is_nil(io.open(mark, "rb"))
+          end
+        end)
+
+      it("works through a link to its bin/ directory", function()
+        local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        assert(os.execute(format("ln -s %s %s/bin", q(h.root .. "/bin"),
+          q(dir))))
+        local code, out = sh(format("cd %s && env -i PATH=/usr/bin:/bin"
+          .. " CONFINE_BUILD=%s %s %s/bin/confine --version", q(dir),
+          q(h.build), h.lua, q(dir)))
+        assert.equal(0, code)
+        assert.matches("^confine ", out)
+      end)
+
+      it("refuses a CONFINE_BUILD outside its checkout", function()
+        local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        assert(os.execute(format("mkdir -p %s/build/confine && cp %s"
+          .. " %s/build/confine/", q(dir), q(h.build .. "/confine/core.so"),
+          q(dir))))
+        for _, build in ipairs({ dir .. "/build", "..", "",
+          h.root .. "/nonexistent" }) do
+          local code, out, err = sh(format("env -i PATH=/usr/bin:/bin"
+            .. " CONFINE_BUILD=%s %s %s show", q(build), h.lua,
+            q(LAUNCHER)))
+          if build == "" then
+            -- empty means unset: the checkout's build/
+            assert.is_not.equal(2, code)
+          else
+            assert.equal(1, code)
+            assert.equal("", out)
+            one_clean_line(err)
+            assert.truthy(err:find("CONFINE_BUILD", 1, true))
+          end
+        end
+      end)
+
+      it("ignores LUA_INIT, LUA_PATH and LUA_CPATH through its #! line",
+        function()
+          local dir = io.popen("mktemp -d /tmp/confine-spec.XXXXXX"):read("*l")
+          finally(function() os.execute("rm -rf " .. q(dir)) end)
+          local first = io.open(LAUNCHER, "rb"):read("*l")
+          assert.equal("#!/usr/bin/lua5.4 -E", first)
+          local mark = dir .. "/ran"
+          local init = format("io.open(%q, 'w'):write('x')", mark)
+          -- --help needs no module, so any runtime's build will do.
+          local code, out, err = sh(format("cd %s && env -i"
+            .. " PATH=/usr/bin:/bin LUA_INIT=%s LUA_INIT_5_4=%s"
+            .. " LUA_PATH=/nonexistent/?.lua LUA_CPATH=/nonexistent/?.so"
+            .. " %s --help", q(dir), q(init), q(init), q(LAUNCHER)))
+          assert.equal("", err)
+          assert.equal(0, code)
+          assert.matches("^Usage: confine", out)
+          assert.is_nil(io.open(mark, "rb"))
+        end)
+    end)
+  else
+    describe("where its code comes from", function()
+      -- A directory of traps: a confine.lua, confine/cli.lua and a preload
+      -- module that each leave a mark when loaded, and a LUA_INIT that
+      -- does the same.
+      local function traps()
+        -- /tmp, not /run, which is mounted noexec: a spec runs a copy of
+        -- the program from it.
+        local p = io.popen("mktemp -d")
+        local dir = p:read("*l")
+        p:close()
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local mark = "io.open(" .. format("%q", dir .. "/marked")
+          .. ", 'w'):close()\n"
+        assert(os.execute("mkdir " .. q(dir .. "/confine")))
+        for _, name in ipairs({ "confine.lua", "confine/cli.lua",
+            "confine/init.lua", "trapmod.lua" }) do
+          local f = assert(io.open(dir .. "/" .. name, "wb"))
+          f:write(mark)
+          f:close()
+        end
+        return dir, "LUA_INIT=" .. q(mark) .. " LUA_INIT_5_4=" .. q(mark)
+          .. " LUA_PATH=" .. q(dir .. "/?.lua") .. " LUA_CPATH="
+          .. q(dir .. "/?.so") .. " LUA_PATH_5_4=" .. q(dir .. "/?.lua")
+      end
+
+      it("runs no LUA_INIT and no module from LUA_PATH or the working"
+        .. " directory", function()
+          local dir, env = traps()
+          local path = policy(NOBODY)
+          local code, out, err = sh(format("cd %s && env %s %s check %s",
+            q(dir), env, current.command(), q(path)))
+          os.remove(path)
+          assert.equal("", err:gsub("^confine: [^\n]*cap_net_bind[^\n]*\n$",
+            ""))
+          assert.is_true(code == 0 or code == 2)
+          assert.matches("setresuid", out .. err)
+          assert.is_nil(io.open(dir .. "/marked"))
+        end)
+
+      it("finds no preload module in the working directory", function()
+        local dir, env = traps()
+        local path = policy([[return { user = 65534, group = 65534,
+          preload = { "trapmod" }, allow_root = false }]])
+        local code, out, err = sh(format("cd %s && env %s %s check %s",
+          q(dir), env, current.command(), q(path)))
+        os.remove(path)
+        assert.equal(2, code)
+        assert.equal("", out)
+        one_clean_line(err)
+        assert.matches("trapmod", err)
+        assert.is_nil(io.open(dir .. "/marked"))
+      end)
+
+      it("carries its modules: a copy of the program alone works",
+        function()
+          local dir = traps()
+          assert(os.execute(format("cp %s %s/program", q(h.build
+            .. "/bin/confine"), q(dir))))
+          local code, out, err = sh(format("cd / && env -i %s/program"
+            .. " --version", q(dir)))
+          assert.equal("", err)
+          assert.equal(0, code)
+          assert.matches("^confine %S+ %(Lua", out)
+          assert.is_nil(io.open(dir .. "/marked"))
+        end)
+    end)
+  end
 
 
   describe("show", function()
@@ -374,8 +464,8 @@ describe("bin/confine", function()
       local name = "a\"b\\c\td\1e\127f\255g\226\130h"
       local dir = base .. name
       assert(os.execute("mkdir " .. q(dir)))
-      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s %s"
-        .. " show --json", q(dir), q(h.build), h.lua, q(LAUNCHER)))
+      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s"
+        .. " show --json", q(dir), q(h.build), current.command()))
       os.execute("rmdir " .. q(dir))
       assert.equal(0, code)
       assert.is_nil(out:sub(1, -2):find("%c"))
@@ -389,8 +479,8 @@ describe("bin/confine", function()
       .. " sees it", function()
         local path, tree = policy(NOBODY), public_tree()
         local code, out, err = confine("run " .. q(path) .. " -- env"
-          .. " CONFINE_BUILD=" .. q(tree .. "/build") .. " " .. h.lua
-          .. " " .. q(tree .. "/bin/confine") .. " show --json")
+          .. " CONFINE_BUILD=" .. q(tree .. "/build") .. " "
+          .. current.command(tree) .. " show --json")
         os.remove(path)
         assert.equal("", err)
         assert.equal(0, code)
@@ -415,8 +505,8 @@ describe("bin/confine", function()
         .. "\195\169\226\130\172"
       local dir = base .. name
       assert(os.execute("mkdir " .. q(dir)))
-      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s %s"
-        .. " show", q(dir), q(h.build), h.lua, q(LAUNCHER)))
+      local code, out = sh(format("cd %s && env CONFINE_BUILD=%s %s"
+        .. " show", q(dir), q(h.build), current.command()))
       os.execute("rmdir " .. q(dir))
       assert.equal(0, code)
       local cwd = out:match("\ncwd: +([^\n]*)\n")
@@ -651,8 +741,8 @@ return { user = d and "leaked" or "nobody",
 
     h.it_root("sets PATH when the caller has none", function()
       local path = policy(NOBODY)
-      local code, out = sh(format("env -i CONFINE_BUILD=%s %s %s run %s"
-        .. " -- /usr/bin/env", q(h.build), h.lua, q(LAUNCHER), q(path)))
+      local code, out = sh(format("env -i CONFINE_BUILD=%s %s run %s"
+        .. " -- /usr/bin/env", q(h.build), current.command(), q(path)))
       os.remove(path)
       assert.equal(0, code)
       assert.matches("\nPATH=/usr/local/bin:/usr/bin:/bin\n", "\n" .. out)
@@ -825,3 +915,4 @@ return { user = "nobody", group = "nogroup", chroot = %q }]], dir))
     end
   end)
 end)
+end

@@ -69,4 +69,23 @@ static inline void compat_setmetatable(lua_State *L, const char *name) {
 
 #endif
 
+/*
+** The launcher program and its build-time tool (launcher.c, embed.c):
+** write a function as a binary chunk with its debug information, and load
+** one back.  Lua 5.1 and 5.2 keep debug information always and have no
+** strip argument; before 5.2 a binary chunk loads like any other.
+*/
+#if LUA_VERSION_NUM >= 503
+#define compat_dump(L, w, d)  lua_dump(L, (w), (d), 0)
+#else
+#define compat_dump(L, w, d)  lua_dump(L, (w), (d))
+#endif
+
+#if LUA_VERSION_NUM >= 502
+#define compat_loadbinary(L, b, n, name) \
+  luaL_loadbufferx(L, (b), (n), (name), "b")
+#else
+#define compat_loadbinary(L, b, n, name) luaL_loadbuffer(L, (b), (n), (name))
+#endif
+
 #endif
