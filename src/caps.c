@@ -485,7 +485,7 @@ static int l_cap_bits(lua_State *L) {
     err = errno;
     return push_error(L, err, "cap_bits", "caps_get");
   }
-  lua_newtable(L);
+  lua_createtable(L, last, 1);  /* 1..last in the array, 0 in the hash */
   for (n = 0; n <= last; n++) {
     int bits = 0, r;
     for (i = 0; i < 3; i++) {
