@@ -339,8 +339,11 @@ describe("confine.apply() as root", function()
       jail = make_jail()
       local r = run(PRE .. [[
         local d = assert(io.open("/tmp", "r"))
-        return try({ user = "nobody", chroot = ]]
+        -- not a tail call: d must stay alive (and open) through apply
+        local r = try({ user = "nobody", chroot = ]]
         .. ("%q"):format(jail) .. [[ })
+        d:close()
+        return r
       ]])
       assert.is_false(r.ok)
       assert.truthy(r.err:find("^confine: descriptor %d+ is an open "

@@ -97,6 +97,62 @@ describe("confine.core", function()
   end)
 
 
+  describe("cap_bits()", function()
+    it("agrees with caps:get, bound_get and ambient_get for every "
+      .. "capability", function()
+      local last = core.cap_last()
+      local bits, c = core.cap_bits(last), core.caps_get()
+      for n = 0, last do
+        local want = (c:get("effective", n) and 1 or 0)
+          + (c:get("permitted", n) and 2 or 0)
+          + (c:get("inheritable", n) and 4 or 0)
+          + (core.bound_get(n) and 8 or 0)
+          + (core.ambient_get(n) and 16 or 0)
+        assert.equals(want ~= 0 and want or nil, bits[n], "cap " .. n)
+      end
+      for n in pairs(bits) do
+        assert.is_true(n >= 0 and n <= last, "key " .. tostring(n))
+      end
+    end)
+
+    h.it_root("reads the sets of a confined process", function()
+      local r = h.child([[
+        local core = require("confine.core")
+        local n = core.cap_value("net_raw")
+        assert(core.bound_drop("cap_chown"))
+        assert(core.set_keepcaps(true))
+        assert(core.setresuid(65534, 65534, 65534))
+        local c = core.caps_new()
+        c:set("permitted", { n, "cap_chown" }, true)
+        c:set("effective", n, true)
+        c:set("inheritable", n, true)
+        assert(c:apply())
+        assert(core.ambient_raise(n))
+        local bits = core.cap_bits(core.cap_last())
+        return { net_raw = bits[n], chown = bits[0], kill = bits[5] }
+      ]])
+      assert.is_true(r.ok, r.stderr)
+      assert.same({ net_raw = 31, chown = 2, kill = 8 }, r.result)
+    end)
+
+    it("raises for a last capability outside 0..63", function()
+      for _, bad in ipairs({ -1, 64, 1.5, "40" }) do
+        assert.has_error(function() core.cap_bits(bad) end)
+      end
+    end)
+
+    it("is nil, a message and EINVAL above the kernel's last", function()
+      local last = core.cap_last()
+      if last >= 63 then return end
+      local bits, msg, errno = core.cap_bits(last + 1)
+      assert.is_nil(bits)
+      assert.equals("bound_get " .. core.cap_name(last + 1) .. ": Invalid "
+        .. "argument", msg)
+      assert.equals(EINVAL, errno)
+    end)
+  end)
+
+
   describe("caps_from_text()", function()
     it('reads "=" as the empty set', function()
       local c = core.caps_from_text("=")

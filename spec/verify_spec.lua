@@ -17,24 +17,32 @@ local jail = real.stat("/run")
 local root = { dev = jail.dev, ino = jail.ino }
 assert(confine.apply(plan))
 
+-- A fault in the capability bits core.cap_bits reads: bit `add` set on
+-- capability n, or bit `clear` cleared (1 effective, 8 bounding, 16
+-- ambient).
+local function cap_fault(n, add, clear)
+  return { cap_bits = function(last)
+    local t = real.cap_bits(last)
+    local v = t[n] or 0
+    if add and v % (2 * add) < add then v = v + add end
+    if clear and v % (2 * clear) >= clear then v = v - clear end
+    t[n] = v ~= 0 and v or nil
+    return t
+  end }
+end
+
 local FAULTS = {
   clean = {},
   uid = { getresuid = function() return 65534, 65534, 0 end },
   gid = { getresgid = function() return 0, 65534, 65534 end },
   groups = { getgroups = function() return { 4 } end },
-  bounding = { bound_get = function(n)
-    return n == 0 or real.bound_get(n)
-  end },
-  ambient = { ambient_get = function(n) return n == 13 end },
+  bounding = cap_fault(0, 8),
+  ambient = cap_fault(13, 16),
   keepcaps = { get_keepcaps = function() return true end },
   securebits = { get_securebits = function() return 0 end },
   nnp = { get_no_new_privs = function() return false end },
   cwd = { getcwd = function() return "/tmp" end },
-  effective = { caps_get = function()
-    local c = real.caps_get()
-    c:set("effective", "cap_net_raw", false)
-    return c
-  end },
+  effective = cap_fault(13, nil, 1),
   setuid = { setuid = function() return true end },
   seteuid = { setresuid = function(r, e, s)
     if r == nil and e == 0 then return true end

@@ -80,9 +80,19 @@ static const char *fd_kind(mode_t mode) {
 ** ("anon_inode:[eventfd]", "/dev/sda"), when /proc is there.
 */
 static void set_fd_name(lua_State *L, int fd) {
-  char path[64], buf[256];
+  char path[32] = "/proc/self/fd/", digits[12], buf[256];
+  size_t at = sizeof "/proc/self/fd/" - 1, k = 0;
+  unsigned v = (unsigned)fd;
   ssize_t len;
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  /* the number by hand: snprintf costs more than the readlink itself,
+     once per open descriptor */
+  do {
+    digits[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (k > 0)
+    path[at++] = digits[--k];
+  path[at] = '\0';
   len = readlink(path, buf, sizeof buf);
   if (len <= 0)
     return;

@@ -53,18 +53,35 @@ static int l_getresgid(lua_State *L) {
 
 /*
 ** Argument `arg` as an id, or (unsigned)-1 ("unchanged") when nil or
-** absent; `text` receives the id or "nil" for messages.
+** absent.  A valid id stops at 4294967294, so -1 always means nil.
 */
-static unsigned opt_id(lua_State *L, int arg, const char *what,
-                       char *text, size_t size) {
-  long long v;
-  if (lua_isnoneornil(L, arg)) {
-    snprintf(text, size, "nil");
+static unsigned opt_id(lua_State *L, int arg, const char *what) {
+  if (lua_isnoneornil(L, arg))
     return (unsigned)-1;
+  return (unsigned)check_id(L, arg, arg, what);
+}
+
+
+/*
+** "r e s" for a message about a failed call, each id or "nil" where it
+** was to stay unchanged.  Made only on failure: a drop that works
+** formats nothing.
+*/
+static void ids_text(char *buf, size_t size, unsigned r, unsigned e,
+                     unsigned s) {
+  unsigned v[3];
+  char t[3][16];
+  int i;
+  v[0] = r;
+  v[1] = e;
+  v[2] = s;
+  for (i = 0; i < 3; i++) {
+    if (v[i] == (unsigned)-1)
+      snprintf(t[i], sizeof t[i], "nil");
+    else
+      snprintf(t[i], sizeof t[i], "%u", v[i]);
   }
-  v = check_id(L, arg, arg, what);
-  snprintf(text, size, "%lld", v);
-  return (unsigned)v;
+  snprintf(buf, size, "%s %s %s", t[0], t[1], t[2]);
 }
 
 
@@ -73,13 +90,13 @@ static unsigned opt_id(lua_State *L, int arg, const char *what,
 ** is checked before the call, so a bad one changes nothing.
 */
 static int l_setresuid(lua_State *L) {
-  char a[16], b[16], c[16], args[64];
-  uid_t r = opt_id(L, 1, "ruid", a, sizeof a);
-  uid_t e = opt_id(L, 2, "euid", b, sizeof b);
-  uid_t s = opt_id(L, 3, "suid", c, sizeof c);
+  uid_t r = opt_id(L, 1, "ruid");
+  uid_t e = opt_id(L, 2, "euid");
+  uid_t s = opt_id(L, 3, "suid");
   if (setresuid(r, e, s) != 0) {
     int err = errno;
-    snprintf(args, sizeof args, "%s %s %s", a, b, c);
+    char args[64];
+    ids_text(args, sizeof args, r, e, s);
     return push_error(L, err, "setresuid", args);
   }
   lua_pushboolean(L, 1);
@@ -91,13 +108,13 @@ static int l_setresuid(lua_State *L) {
 ** setresgid(r, e, s) -> true: nil leaves that id unchanged.
 */
 static int l_setresgid(lua_State *L) {
-  char a[16], b[16], c[16], args[64];
-  gid_t r = opt_id(L, 1, "rgid", a, sizeof a);
-  gid_t e = opt_id(L, 2, "egid", b, sizeof b);
-  gid_t s = opt_id(L, 3, "sgid", c, sizeof c);
+  gid_t r = opt_id(L, 1, "rgid");
+  gid_t e = opt_id(L, 2, "egid");
+  gid_t s = opt_id(L, 3, "sgid");
   if (setresgid(r, e, s) != 0) {
     int err = errno;
-    snprintf(args, sizeof args, "%s %s %s", a, b, c);
+    char args[64];
+    ids_text(args, sizeof args, r, e, s);
     return push_error(L, err, "setresgid", args);
   }
   lua_pushboolean(L, 1);

@@ -23,8 +23,9 @@ local EXIT_STATUS = 121
 --- The exit status of a process ended by a failed drop (for reading).
 M.EXIT_STATUS = EXIT_STATUS
 
-local error, format, ipairs, pcall, require, tostring, type, loadfile =
-  error, string.format, ipairs, pcall, require, tostring, type, loadfile
+local error, format, ipairs, pairs, pcall, require, tostring, type,
+  loadfile = error, string.format, ipairs, pairs, pcall, require, tostring,
+  type, loadfile
 local concat = table.concat
 local unpack = table.unpack or unpack
 local show, bit_set = policy.show, plan.bit_set
@@ -196,10 +197,32 @@ function RUN.check_chdir(a, ctx)
 end
 
 
+-- The bits of core.cap_bits's answer.
+local EFFECTIVE, PERMITTED, BOUNDING = 1, 2, 8
+
+-- Why each capability check_privileges may ask for is needed.
+local NEEDED_FOR = { cap_setgid = "setgroups and setresgid",
+  cap_setuid = "setresuid", cap_sys_chroot = "chroot",
+  cap_setpcap = "the bounding set and securebits" }
+
+
+-- The securebits a parent may have locked: { name, bit, lock bit }.
+local LOCKABLE = {}
+for _, c in ipairs({ "NOROOT", "NO_SETUID_FIXUP", "KEEP_CAPS",
+    "NO_CAP_AMBIENT_RAISE" }) do
+  LOCKABLE[#LOCKABLE + 1] = { c:lower(), core["SECBIT_" .. c],
+    core["SECBIT_" .. c .. "_LOCKED"] }
+end
+
+
 -- Step 4: every later step has the privilege it needs.
 function RUN.check_privileges(a)
-  local caps = core.caps_get()
   local last = a.last
+  local have, msg = core.cap_bits(last)
+  if not have then
+    refuse("cannot read this process's capability sets (%s)",
+      tostring(msg))
+  end
   local keep = {}
   for _, name in ipairs(a.keep) do
     local n = core.cap_value(name)
@@ -208,43 +231,39 @@ function RUN.check_privileges(a)
         .. "capability %d)", show(name), last)
     end
     keep[n] = true
-    if not caps:get("permitted", n) then
+    if not bit_set(have[n] or 0, PERMITTED) then
       refuse("policy.caps: %s is not in this process's permitted set, so "
         .. "it cannot be kept", show(name))
     end
-    if not core.bound_get(n) then
+    if not bit_set(have[n] or 0, BOUNDING) then
       refuse("policy.caps: %s is not in this process's bounding set, so "
         .. "it cannot be kept", show(name))
     end
   end
-  local need = { unpack(a.need) }
-  local why = { cap_setgid = "setgroups and setresgid",
-    cap_setuid = "setresuid", cap_sys_chroot = "chroot",
-    cap_setpcap = "the bounding set and securebits" }
-  local bounding_left = false
-  for n = 0, last do
-    if not keep[n] and core.bound_get(n) then bounding_left = true end
-  end
-  if bounding_left or #a.securebits > 0 then
-    need[#need + 1] = "cap_setpcap"
-  end
-  for _, name in ipairs(need) do
-    if not caps:get("effective", name) then
+  local function need(name)
+    if not bit_set(have[core.cap_value(name)] or 0, EFFECTIVE) then
       refuse("cannot drop privilege: %s is not in the effective set "
-        .. "(needed for %s); nothing was changed", name, why[name])
+        .. "(needed for %s); nothing was changed", name, NEEDED_FOR[name])
     end
   end
+  for _, name in ipairs(a.need) do need(name) end
+  local bounding_left = false
+  for n, b in pairs(have) do
+    if b % 16 >= BOUNDING and not keep[n] then
+      bounding_left = true
+      break
+    end
+  end
+  if bounding_left or #a.securebits > 0 then need("cap_setpcap") end
 
   local bits = core.get_securebits()
   local want = policy.securebits_value(a.securebits)
-  for _, c in ipairs({ "NOROOT", "NO_SETUID_FIXUP", "KEEP_CAPS",
-      "NO_CAP_AMBIENT_RAISE" }) do
-    local bit = core["SECBIT_" .. c]
-    local lock = core["SECBIT_" .. c .. "_LOCKED"]
+  for _, c in ipairs(LOCKABLE) do
+    local bit, lock = c[2], c[3]
     if bit_set(bits, lock) and bit_set(want, bit)
         and not bit_set(bits, bit) then
       refuse("policy.securebits: %s is locked off in this process",
-        show(c:lower()))
+        show(c[1]))
     end
   end
   if bit_set(bits, core.SECBIT_KEEP_CAPS_LOCKED) then
@@ -638,12 +657,17 @@ function RUN.close_jail(_, ctx)
 end
 
 
+-- The bounding set is read once: dropping one bit changes no other.
 function RUN.bound_drop(a)
   local keep = numbers_set(a.keep)
+  local bits, msg, errno = core.cap_bits(a.last)
+  if not bits then return nil, msg, errno end
+  local drop = core.bound_drop
   for n = 0, a.last do
-    if not keep[n] and core.bound_get(n) then
-      local ok, msg, errno = core.bound_drop(n)
-      if not ok then return nil, msg, errno end
+    local b = bits[n]
+    if b and b % 16 >= BOUNDING and not keep[n] then
+      local ok, m, e = drop(n)
+      if not ok then return nil, m, e end
     end
   end
   return true

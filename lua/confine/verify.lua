@@ -44,20 +44,20 @@ end
 local cap_name = core.cap_name
 
 
--- The five capability sets, read once: for each capability with any bit
--- set, { effective, permitted, inheritable, bounding, ambient } booleans.
--- Capabilities with no bit set are left out, so nothing names them.
+-- The five capability sets, read once (one call): for each capability
+-- with any bit set, { effective, permitted, inheritable, bounding,
+-- ambient } booleans.  Capabilities with no bit set are left out, so
+-- nothing names them.  Raises when the sets cannot be read.
 local function read_caps(last)
-  local c = core.caps_get()
+  local all, msg = core.cap_bits(last)
+  if not all then
+    error("confine: cannot read the capability sets (" .. tostring(msg)
+      .. ")", 0)
+  end
   local bits = {}
-  for n = 0, last do
-    local e, p, i = c:get("effective", n), c:get("permitted", n),
-      c:get("inheritable", n)
-    local b, a = core.bound_get(n), core.ambient_get(n)
-    if e or p or i or b or a then
-      bits[n] = { e and true or false, p and true or false,
-        i and true or false, b and true or false, a and true or false }
-    end
+  for n, v in pairs(all) do
+    bits[n] = { v % 2 == 1, v % 4 >= 2, v % 8 >= 4, v % 16 >= 8,
+      v >= 16 }
   end
   return bits
 end
@@ -80,13 +80,14 @@ local function read_state()
   local bits = read_caps(last)
   s.caps = { effective = {}, permitted = {}, inheritable = {},
     bounding = {}, ambient = {} }
-  for n = 0, last do
-    local b = bits[n]
-    if b then
-      local name = cap_name(n)
-      for k, set in ipairs(SETS) do
-        if b[k] then s.caps[set][#s.caps[set] + 1] = name end
-      end
+  -- by number, so each list is in capability order
+  local order = {}
+  for n in pairs(bits) do order[#order + 1] = n end
+  sort(order)
+  for _, n in ipairs(order) do
+    local b, name = bits[n], cap_name(n)
+    for k, set in ipairs(SETS) do
+      if b[k] then s.caps[set][#s.caps[set] + 1] = name end
     end
   end
   s.keepcaps = core.get_keepcaps()
@@ -189,12 +190,17 @@ function M.run(e, root)
   end
 
   -- Compare by number: only a capability that is kept or has a bit set
-  -- can differ, and only those are named.
-  local kept = {}
+  -- can differ, and only those are named, lowest first.
+  local kept, order = {}, {}
   for _, name in ipairs(e.caps) do kept[core.cap_value(name)] = true end
-  for n = 0, e.last do
+  for n in pairs(bits) do order[#order + 1] = n end
+  for n in pairs(kept) do
+    if not bits[n] then order[#order + 1] = n end
+  end
+  sort(order)
+  for _, n in ipairs(order) do
     local have, want = bits[n], kept[n] == true
-    if have or want then
+    if n <= e.last then
       have = have or { false, false, false, false, false }
       local expect = { want, want, want and e.ambient == true, want,
         want and e.ambient == true }
