@@ -66,6 +66,45 @@ describe("confine.core", function()
       end
     end)
 
+    it("finds a descriptor far above the others", function()
+      local res = h.child(OURS .. [[
+        local core = require("confine.core")
+        local fds = {}
+        for _, e in ipairs(core.fds()) do
+          if ours(e.fd) then fds[#fds + 1] = { e.fd, e.kind } end
+        end
+        return fds
+      ]], { prefix = [[bash -c 'exec 900</etc/passwd; exec "$0" "$@"']] })
+      assert.is_true(res.ok, res.stderr)
+      local last = res.result[#res.result]
+      assert.same({ 900, "regular" }, last)
+      for i = 2, #res.result do
+        assert.is_true(res.result[i][1] > res.result[i - 1][1])
+      end
+    end)
+
+    it("lists every descriptor when hundreds are open", function()
+      -- more than fds.c lists from /proc/self/fd in one go (256): the
+      -- count must not depend on which way they were found
+      local res = h.child(OURS .. [[
+        local core = require("confine.core")
+        local function count()
+          local n = 0
+          for _, e in ipairs(core.fds()) do
+            if ours(e.fd) then n = n + 1 end
+          end
+          return n
+        end
+        local before, keep = count(), {}
+        for i = 1, 300 do keep[i] = assert(io.open("/etc/passwd")) end
+        local after = count()
+        for i = 1, 300 do keep[i]:close() end
+        return { before, after }
+      ]])
+      assert.is_true(res.ok, res.stderr)
+      assert.equals(res.result[1] + 300, res.result[2])
+    end)
+
     it("names the kind of each descriptor", function()
       local res = h.child(OPEN_KINDS .. [[
         local kinds = {}

@@ -411,6 +411,18 @@ describe(launcher.name, function()
         assert.is_nil(io.open(dir .. "/marked"))
       end)
 
+      h.it_root("gives a C module a policy preloads the Lua API"
+        .. " (lua-socket)", function()
+          local path = policy([[return { user = 65534, group = 65534,
+            preload = { "socket" } }]])
+          local code, out, err = confine("run " .. q(path)
+            .. " -- echo preloaded")
+          os.remove(path)
+          assert.equal("", err)
+          assert.equal(0, code)
+          assert.equal("preloaded\n", out)
+        end)
+
       it("carries its modules: a copy of the program alone works",
         function()
           local dir = traps()

@@ -451,15 +451,21 @@ static int l_cap_name(lua_State *L) {
 ** libcap's own CAP_LAST_CAP.
 */
 static int l_cap_last(lua_State *L) {
+  /* the running kernel's answer cannot change: ask it once */
+  static int last = -1;
   int lo = 0, hi = CONFINE_CAP_MAX;  /* cap 0 exists on every kernel */
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0)
-      lo = mid;
-    else
-      hi = mid - 1;
+
+  if (last < 0) {
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    last = lo;
   }
-  lua_pushinteger(L, lo);
+  lua_pushinteger(L, last);
   return 1;
 }
 

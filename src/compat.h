@@ -71,14 +71,16 @@ static inline void compat_setmetatable(lua_State *L, const char *name) {
 
 /*
 ** The launcher program and its build-time tool (launcher.c, embed.c):
-** write a function as a binary chunk with its debug information, and load
-** one back.  Lua 5.1 and 5.2 keep debug information always and have no
-** strip argument; before 5.2 a binary chunk loads like any other.
+** write a function as a binary chunk, stripped of its debug information
+** when `strip` is set, and load one back.  Lua 5.1 and 5.2 have no strip
+** argument and keep the information; before 5.2 a binary chunk loads
+** like any other.
 */
 #if LUA_VERSION_NUM >= 503
-#define compat_dump(L, w, d)  lua_dump(L, (w), (d), 0)
+#define compat_dump(L, w, d, strip)  lua_dump(L, (w), (d), (strip))
 #else
-#define compat_dump(L, w, d)  lua_dump(L, (w), (d))
+#define compat_dump(L, w, d, strip) \
+  ((void)(strip), lua_dump(L, (w), (d)))
 #endif
 
 #if LUA_VERSION_NUM >= 502

@@ -345,7 +345,8 @@ static const luaL_Reg core_funcs[] = {
 ** global is set.
 */
 CONFINE_EXPORT int luaopen_confine_core(lua_State *L) {
-  lua_newtable(L);
+  /* room for every name the parts register, so the table never grows */
+  lua_createtable(L, 0, 96);
   compat_setfuncs(L, core_funcs);
   confine_open_ids(L);
   confine_open_accounts(L);

@@ -1,16 +1,21 @@
 /*
 ** embed.c: a build-time tool, never installed.
 **
-**   confine_embed OUT.c MODULE=FILE...
+**   confine_embed [-g] OUT.c MODULE=FILE...
 **
 ** compiles each Lua FILE with the Lua library the confine program links
 ** against and writes the chunks to OUT.c as C arrays, listed by module
 ** name in confine_chunks[] (embedded.h).  The program then starts
 ** without reading or compiling any Lua source.
 **
-** A chunk keeps its debug information, so messages and tracebacks keep
-** their line numbers, and is named after its module ("@confine/cli.lua"
-** for confine.cli), not after the build's paths.
+** Chunks are stripped of their debug information: loading it is a third
+** of the program's start-up, and the launcher prints no position or
+** traceback anyway (confine.cli reduces every message to one line).  An
+** internal error then names no line or local variable; -g keeps them
+** (CMake: CONFINE_PROGRAM_DEBUG), as does bin/confine, which runs the
+** same code from source.  Lua 5.1 and 5.2 cannot strip: -g is all they
+** do.  A chunk is named after its module ("@confine/cli.lua" for
+** confine.cli), not after the build's paths.
 */
 
 #include <ctype.h>
@@ -93,7 +98,8 @@ static char *slurp(const char *path, size_t *len) {
 ** Compile one MODULE=FILE argument and write its array as chunk_<i>.
 ** Returns 0, or 1 after a message on stderr.
 */
-static int embed_one(lua_State *L, FILE *out, const char *arg, int i) {
+static int embed_one(lua_State *L, FILE *out, const char *arg, int i,
+                     int strip) {
   const char *eq = strchr(arg, '=');
   char name[256];
   size_t len, j;
@@ -127,7 +133,7 @@ static int embed_one(lua_State *L, FILE *out, const char *arg, int i) {
     return 1;
   }
   free(src);
-  if (compat_dump(L, grow, &c) != 0 || c.size == 0) {
+  if (compat_dump(L, grow, &c, strip) != 0 || c.size == 0) {
     fprintf(stderr, "confine_embed: %s: cannot dump the chunk\n", eq + 1);
     free(c.data);
     return 1;
@@ -147,10 +153,15 @@ static int embed_one(lua_State *L, FILE *out, const char *arg, int i) {
 int main(int argc, char **argv) {
   lua_State *L;
   FILE *out;
-  int i, failed = 0;
+  int i, failed = 0, strip = 1;
 
+  if (argc > 1 && strcmp(argv[1], "-g") == 0) {
+    strip = 0;
+    argc--;
+    argv++;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: confine_embed OUT.c MODULE=FILE...\n");
+    fprintf(stderr, "usage: confine_embed [-g] OUT.c MODULE=FILE...\n");
     return 2;
   }
   L = luaL_newstate();
@@ -164,7 +175,7 @@ int main(int argc, char **argv) {
   fprintf(out, "/* Written by confine_embed (src/embed.c): the Lua "
     "modules as chunks. */\n\n#include \"embedded.h\"\n");
   for (i = 2; i < argc && !failed; i++)
-    failed = embed_one(L, out, argv[i], i - 2);
+    failed = embed_one(L, out, argv[i], i - 2, strip);
 
   fprintf(out, "\nconst struct confine_chunk confine_chunks[] = {\n");
   for (i = 2; i < argc && !failed; i++) {

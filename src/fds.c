@@ -32,6 +32,7 @@
 #include "core.h"
 
 #define FD_SCAN_MAX 65536
+#define FD_LIST_MAX 256
 
 
 /*
@@ -102,6 +103,42 @@ static void set_fd_name(lua_State *L, int fd) {
 
 
 /*
+** The open descriptors, lowest first, as /proc/self/fd lists them, in
+** `list` (room for FD_LIST_MAX): their number, or -1 when /proc/self/fd
+** cannot be read or lists more (the caller then asks every number below
+** fd_bound()).  Asking only these spares a failing fstat for each number
+** below the highest open descriptor, which a service may hold at 1000.
+*/
+static int list_fds(int *list) {
+  DIR *dir = opendir("/proc/self/fd");
+  struct dirent *e;
+  int self, n = 0;
+
+  if (dir == NULL)
+    return -1;
+  self = dirfd(dir);
+  while ((e = readdir(dir)) != NULL) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    int i;
+    if (*end != '\0' || end == e->d_name || fd == self || fd < 0 ||
+        fd >= INT_MAX)
+      continue;
+    if (n == FD_LIST_MAX) {
+      n = -1;
+      break;
+    }
+    /* insertion sort: the kernel lists them in order, so this is short */
+    for (i = n++; i > 0 && list[i - 1] > (int)fd; i--)
+      list[i] = list[i - 1];
+    list[i] = (int)fd;
+  }
+  closedir(dir);
+  return n;
+}
+
+
+/*
 ** fds() -> list of { fd = n, kind = "directory" | "regular" | "socket" |
 ** "pipe" | "char" | "block" | "link" | "unknown", fs, fstype, major,
 ** minor, name }, lowest first.  fstype is the statfs magic number and fs
@@ -109,13 +146,18 @@ static void set_fd_name(lua_State *L, int fd) {
 ** there for devices; name is the /proc/self/fd link when /proc is there.
 */
 static int l_fds(lua_State *L) {
-  int bound = fd_bound(), fd, n = 0;
+  int list[FD_LIST_MAX];
+  int listed = list_fds(list);
+  int bound = listed >= 0 ? listed : fd_bound();
+  int i, n = 0;
+
   lua_newtable(L);
-  for (fd = 0; fd < bound; fd++) {
+  for (i = 0; i < bound; i++) {
+    int fd = listed >= 0 ? list[i] : i;
     struct stat st;
     struct statfs sf;
     if (fstat(fd, &st) != 0)
-      continue;  /* EBADF: not open */
+      continue;  /* EBADF: not open (or closed since it was listed) */
     lua_createtable(L, 0, 7);
     lua_pushinteger(L, fd);
     lua_setfield(L, -2, "fd");
