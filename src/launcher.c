@@ -10,12 +10,14 @@
 **   - confine's modules are package.preload entries, found before any
 **     file;
 **   - LUA_INIT is never run, and LUA_PATH and LUA_CPATH are not read:
-**     package.path and package.cpath are the defaults this Lua was built
-**     with, without their relative entries (./?.lua names the caller's
+**     package.path and package.cpath are the defaults of the Lua library
+**     (as it was built, which its headers need not tell: LuaJIT's do
+**     not), without their relative entries (./?.lua names the caller's
 **     working directory), and serve only a policy's preload modules.
 */
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "compat.h"
 #include "embedded.h"
@@ -24,15 +26,26 @@
 int luaopen_confine_core(lua_State *L);
 
 
+/* What the package library of some Lua reads to replace its defaults. */
+static const char *const path_vars[] = {
+  "LUA_PATH", "LUA_CPATH", "LUA_PATH_5_2", "LUA_CPATH_5_2",
+  "LUA_PATH_5_3", "LUA_CPATH_5_3", "LUA_PATH_5_4", "LUA_CPATH_5_4", NULL
+};
+
+
 /*
-** Set package[field] to the absolute entries of `list`, in order.
-** Expects the package table on top of the stack.
+** Keep only the absolute entries of package[field], in order.  Expects
+** the package table on top of the stack.
 */
-static void set_path(lua_State *L, const char *field, const char *list) {
+static void keep_absolute(lua_State *L, const char *field) {
   luaL_Buffer b;
-  const char *p = list;
+  const char *p;
   int first = 1;
 
+  lua_getfield(L, -1, field);
+  p = lua_tostring(L, -1);
+  if (p == NULL)
+    luaL_error(L, "package.%s is not a string", field);
   luaL_buffinit(L, &b);
   while (*p != '\0') {
     const char *end = p;
@@ -47,7 +60,8 @@ static void set_path(lua_State *L, const char *field, const char *list) {
     p = *end == ';' ? end + 1 : end;
   }
   luaL_pushresult(&b);
-  lua_setfield(L, -2, field);
+  lua_setfield(L, -3, field);
+  lua_pop(L, 1);
 }
 
 
@@ -60,13 +74,18 @@ static int start(lua_State *L) {
   char **argv = (char **)lua_touserdata(L, 1);
   int argc = (int)lua_tointeger(L, 2);
   const struct confine_chunk *c;
+  const char *const *var;
   int i;
 
+  /* Lua 5.1 reads them whatever LUA_NOENV says; no command the launcher
+     runs inherits them (confine.cli gives it an environment of its own) */
+  for (var = path_vars; *var != NULL; var++)
+    unsetenv(*var);
   luaL_openlibs(L);
 
   lua_getglobal(L, "package");
-  set_path(L, "path", LUA_PATH_DEFAULT);
-  set_path(L, "cpath", LUA_CPATH_DEFAULT);
+  keep_absolute(L, "path");
+  keep_absolute(L, "cpath");
 
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_confine_core);
