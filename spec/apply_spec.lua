@@ -591,6 +591,59 @@ describe("confine.apply() as root", function()
       assert.are.same({ step = "setgroups", dirs = 0 }, r)
     end)
 
+    h.it_root("whichever allocation fails after the first change",
+      function()
+      -- From the log line that ends the preparation on, allocation N
+      -- and the one after it fail (the second defeats Lua's retry after
+      -- an emergency collection), for N = 1, 2, ... until apply has room
+      -- to finish.  Every run must end in one of three ways: refused
+      -- with nothing changed, ended with 121, or verified; an error that
+      -- leaves apply with the drop half done is none of them.
+      local body = [[
+        local confine = require("confine")
+        local core = require("confine.core")
+        local attack = require("confine_test_attack")
+        local armed = false
+        local ok, s = pcall(confine.apply, { user = 65534, group = 65534,
+          caps = { "net_bind_service" } }, { log = function(line)
+            if not armed and line:find("prepared", 1, true) then
+              armed = true
+              attack.fail_allocs(FIRST)
+            end
+          end })
+        attack.fail_allocs()
+        local u1, u2, u3 = core.getresuid()
+        return { ok = ok, err = not ok and tostring(s) or nil,
+          verified = ok and s.verified or nil, uid = { u1, u2, u3 } }
+      ]]
+      local seen, finished, first = {}, 0, 1
+      while finished < 3 do
+        local r = h.child((body:gsub("FIRST", first)))
+        local how
+        if r.code == 121 then
+          assert.matches("^confine: [^\n]+ half%-confined\n$", r.stderr)
+          how = "ended"
+        else
+          assert.is_true(r.ok, r.stderr)
+          local res = r.result
+          if res.ok then
+            assert.is_true(res.verified)
+            how = "verified"
+          else
+            assert.are.same({ 0, 0, 0 }, res.uid, ("allocation %d: an"
+              .. " error left apply after the drop: %s"):format(first,
+              tostring(res.err)))
+            how = "refused"
+          end
+        end
+        seen[how] = true
+        finished = how == "verified" and finished + 1 or 0
+        first = first + 1
+        assert.is_true(first < 5000, "apply never finished")
+      end
+      assert.is_true(seen.ended, "no run failed after the drop began")
+    end)
+
     h.it_root("running nothing after the failed step", function()
       local r = run(INJECT .. [[
         local calls = {}

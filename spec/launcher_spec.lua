@@ -423,6 +423,22 @@ describe(launcher.name, function()
           assert.equal("preloaded\n", out)
         end)
 
+      it("stops an endless policy file named like one of its modules",
+        function()
+          -- the program carries confine.load as confine/load.lua (where
+          -- the chunks keep their names: Lua 5.1, 5.2, LuaJIT); the
+          -- budget must stop the file, not confine's own code
+          local dir = traps()
+          local f = assert(io.open(dir .. "/confine/load.lua", "wb"))
+          f:write("while true do end\n")
+          f:close()
+          local code, out, err = sh(format("cd %s && timeout 60 %s check"
+            .. " confine/load.lua", q(dir), current.command()))
+          assert.equal(2, code)
+          assert.equal("", out)
+          assert.matches("^confine: confine/load%.lua:1: runs too long", err)
+        end)
+
       it("carries its modules: a copy of the program alone works",
         function()
           local dir = traps()
@@ -525,6 +541,19 @@ describe(launcher.name, function()
       assert.equal(base .. "a\\155b\\194\\155c\\128d\\192\\175e"
         .. "\\226\\128\\174f\\\\g\195\169\226\130\172", cwd)
     end)
+
+    it("exits 1 with one line when its output cannot be written",
+      function()
+        for _, args in ipairs({ "show", "show --json", "--help" }) do
+          -- sh -c: the helper's own redirections come last and would win
+          local code, _, err = sh(format("env CONFINE_BUILD=%s sh -c"
+            .. " 'exec \"$@\" >/dev/full' sh %s %s", q(h.build),
+            current.command(), args))
+          assert.equal(1, code, args)
+          one_clean_line(err)
+          assert.matches("cannot write the output", err)
+        end
+      end)
 
     it("reports / as the root directory outside a jail", function()
       local code, out = confine("show")

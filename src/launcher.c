@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "embedded.h"
@@ -77,6 +78,10 @@ static int start(lua_State *L) {
   const char *const *var;
   int i;
 
+  /* Lua 5.2 and later: the package library reads no variable. */
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+
   /* Lua 5.1 reads them whatever LUA_NOENV says; no command the launcher
      runs inherits them (confine.cli gives it an environment of its own) */
   for (var = path_vars; *var != NULL; var++)
@@ -129,6 +134,20 @@ static void say(const char *msg) {
 }
 
 
+/*
+** An error outside any protected call (out of memory before start()
+** runs): one line and status 1, not Lua's abort.  Nothing has changed.
+*/
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+
+  say(msg != NULL ? msg : "an error outside a protected call");
+  fflush(stderr);
+  _exit(1);
+  return 0;
+}
+
+
 int main(int argc, char **argv) {
   lua_State *L = luaL_newstate();
 
@@ -136,10 +155,7 @@ int main(int argc, char **argv) {
     say("no memory for a Lua state");
     return 1;
   }
-
-  /* Lua 5.2 and later: the package library reads no variable either. */
-  lua_pushboolean(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  lua_atpanic(L, panic);
 
   /* main ends the process itself; getting here is an error. */
   lua_pushcfunction(L, start);

@@ -771,6 +771,15 @@ local function phase_line(phase, p)
 end
 
 
+-- Give the caller's log the line of a phase, after the first change:
+-- called through pcall, so that neither the log nor building its line
+-- (which allocates, and can run out of memory) can raise out of apply
+-- with the drop half done.
+local function log_phase(log, phase, p)
+  log(phase_line(phase, p))
+end
+
+
 -- A value as text for a message, whatever it is: an error object's
 -- __tostring may raise or return a non-string.
 local function text(v)
@@ -784,18 +793,29 @@ end
 -- (a raise would unwind into the caller's pcall with the process half
 -- done), and the exit is the core's _exit, captured when this module was
 -- loaded, so no replaced os.exit, io.stderr or finalizer can stop it.
+-- Steps to name when no step of the plan failed: made here, as nothing
+-- may allocate on the way to failing closed.
+local DROP_STEP, VERIFY_STEP = { step = "drop" }, { step = "verify" }
+
+
+-- The one line that tells what failed after the first change, and the
+-- step's name.
+local function fail_line(step, msg, errno)
+  local name = text(step.step)
+  return (format("confine: %s failed: %s%s; the process is half-confined",
+    name, text(msg), errno and format(" (errno %d)", errno) or "")
+    :gsub("[\r\n]", " ")), name
+end
+
 local function fail_closed(p, ctx, step, msg, errno)
   pcall(core.set_keepcaps, false)
   if ctx.jail then pcall(ctx.jail.close, ctx.jail) end
   if type(errno) ~= "number" then errno = nil end
-  local name = text(step.step)
-  local ok, line = pcall(function()
-    return (format("confine: %s failed: %s%s; the process is "
-      .. "half-confined", name, text(msg),
-      errno and format(" (errno %d)", errno) or ""):gsub("[\r\n]", " "))
-  end)
+  -- building the line allocates: out of memory, a fixed one will do
+  local ok, line, name = pcall(fail_line, step, msg, errno)
   if not ok then
-    line = "confine: " .. name .. " failed; the process is half-confined"
+    line, name = "confine: a step failed; the process is half-confined",
+      "?"
   end
   if p.policy.on_error == "error" then
     return nil, line, name, errno
@@ -887,25 +907,35 @@ function M.run(t, opts)
     if gc_restart then collectgarbage("restart") end
     return a, b, c, d
   end
+  -- Whatever raises in here, a step or Lua itself (out of memory), ends
+  -- in failed(): no error leaves apply with the drop half done.
   local phase = "drop"
-  while i <= n do
-    local s = p[i]
-    if s.phase ~= phase then
-      if log then pcall(log, phase_line(phase, p)) end
-      phase = s.phase
+  local function drop()
+    while i <= n do
+      local s = p[i]
+      if s.phase ~= phase then
+        if log then pcall(log_phase, log, phase, p) end
+        phase = s.phase
+      end
+      local pok, r, msg, errno = pcall(RUN[s.step], s.args, ctx)
+      if not pok then
+        r, msg, errno = nil, r, nil
+      end
+      if not r then return s, msg, errno end
+      i = i + 1
     end
-    local pok, r, msg, errno = pcall(RUN[s.step], s.args, ctx)
-    if not pok then
-      r, msg, errno = nil, r, nil
-    end
-    if not r then return failed(s, msg, errno) end
-    i = i + 1
+  end
+  local dok, s, msg, errno = pcall(drop)
+  if not dok then
+    return failed(p[i] or DROP_STEP, s)
+  elseif s then
+    return failed(s, msg, errno)
   end
   if not ctx.status then
-    return failed({ step = "verify" }, "the plan has no verify step")
+    return failed(VERIFY_STEP, "the plan has no verify step")
   end
   if gc_restart then collectgarbage("restart") end
-  if log then pcall(log, phase_line(phase, p)) end
+  if log then pcall(log_phase, log, phase, p) end
   return ctx.status
 end
 

@@ -668,6 +668,12 @@ function M.main(args)
   if not ok then
     die(EXIT_STATE, "internal error: " .. clean(code))
   end
+  -- what show, check and --help wrote must have reached its reader (a
+  -- full disk, a closed pipe): else say so, and fail
+  local flushed, err = stdout:flush()
+  if not flushed then
+    die(EXIT_STATE, "cannot write the output: " .. tostring(err))
+  end
   exit(code or 0)
 end
 

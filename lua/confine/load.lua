@@ -211,9 +211,15 @@ local function run_limited(chunk, source, env)
       -- cannot swallow the error and go on
       if over then sethook(hook, "", 1) end
     end
-    -- raise only in the file's own code, never in ours after it returned
-    if over and getinfo(2, "S").source == source then
-      error(over, 2)
+    -- raise only in the file's own code, never in ours after it returned:
+    -- by its name, and not in run_limited, whose name can be the same
+    -- (a policy file at confine/load.lua, beside a program that carries
+    -- this module under that name)
+    if over then
+      local info = getinfo(2, "Sf")
+      if info.source == source and info.func ~= run_limited then
+        error(over, 2)
+      end
     end
   end
   local index = STRING_MT.__index

@@ -2,7 +2,8 @@
 ** attack.c: the test-only module confine_test_attack, for the specs
 ** that hold confine against known attacks.  tiocsti(fd, text) types
 ** text into a terminal's input; eventfd() and epoll() open descriptors
-** of the anonymous-inode kind (as io_uring, pidfd and bpf are).
+** of the anonymous-inode kind (as io_uring, pidfd and bpf are);
+** fail_allocs(first, n) makes allocations fail one by one.
 */
 
 #include <errno.h>
@@ -67,6 +68,55 @@ static int l_epoll(lua_State *L) {
 }
 
 
+/* What fail_allocs puts in front of the state's allocator. */
+static struct {
+  lua_Alloc alloc;  /* the allocator that does the work */
+  void *ud;
+  long seen;        /* allocations asked for since armed */
+  long first;       /* the first to refuse, counting from 1 */
+  long n;           /* and how many in a row */
+} failing;
+
+
+static void *failing_alloc(void *ud, void *ptr, size_t osize,
+                           size_t nsize) {
+  size_t old = ptr != NULL ? osize : 0;  /* osize is a type tag for NULL */
+  (void)ud;
+  if (nsize > old && ++failing.seen >= failing.first &&
+      failing.seen < failing.first + failing.n)
+    return NULL;
+  return failing.alloc(failing.ud, ptr, osize, nsize);
+}
+
+
+/*
+** fail_allocs(first[, n]) -> true: from now on the state's allocations
+** number first .. first + n - 1 fail (n is 2 by default: the second
+** defeats Lua's retry after an emergency collection).  fail_allocs() ->
+** the number asked for since; the state's own allocator is back.
+*/
+static int l_fail_allocs(lua_State *L) {
+  void *ud;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  if (lua_isnoneornil(L, 1)) {
+    if (f == failing_alloc)
+      lua_setallocf(L, failing.alloc, failing.ud);
+    lua_pushinteger(L, (lua_Integer)failing.seen);
+    return 1;
+  }
+  if (f != failing_alloc) {
+    failing.alloc = f;
+    failing.ud = ud;
+  }
+  failing.seen = 0;
+  failing.first = (long)luaL_checkinteger(L, 1);
+  failing.n = (long)luaL_optinteger(L, 2, 2);
+  lua_setallocf(L, failing_alloc, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
 /*
 ** The module table; no global is set.
 */
@@ -79,5 +129,7 @@ int luaopen_confine_test_attack(lua_State *L) {
   lua_setfield(L, -2, "eventfd");
   lua_pushcfunction(L, l_epoll);
   lua_setfield(L, -2, "epoll");
+  lua_pushcfunction(L, l_fail_allocs);
+  lua_setfield(L, -2, "fail_allocs");
   return 1;
 }
