@@ -14,23 +14,30 @@
 ** counts). Every call is checked: a failure prints the call and exits 121,
 ** the status confine uses for a half-confined process.
 **
-** With -v it also does, in C, the extra work confine's apply does for
-** this policy: before the first change it loads the zone data, counts
-** threads and lists descriptors from /proc/self, and checks that the
-** privileges each step needs are there; afterwards it reads every id,
-** group, set, bounding and ambient bit and flag back, compares them with
-** the target, and requires setuid(0), setgid(0), setgroups and chroot to
-** fail. It is the nearest C twin of confine.apply, for context.
+** With -v it also makes the other system calls confine's apply makes
+** for this policy, in the same order and number: before the first change
+** it looks the uid up (getpwuid), asks /dev/tty for a controlling
+** terminal, reads every capability's five bits, loads the zone data,
+** counts threads in /proc/self/status, and fstats, fstatfs's and
+** readlinks each descriptor /proc/self/fd lists; it counts threads again,
+** and reads the bounding set again before dropping from it; afterwards
+** it reads every id, group, set, bounding and ambient bit and flag back,
+** counts threads, asks /dev/tty, stats /, compares all with the target,
+** and requires setuid(0), setgid(0), setgroups and chroot to fail.  It is
+** the C twin of confine.apply: the same calls without the Lua layer.
 **
-** Caveats: it resolves no names (ids and CAP are taken as given), and
-** without -v it reads nothing back: it is a floor, not a twin.
+** Caveats: without -v it resolves no name and reads nothing back: it is a
+** floor, not a twin.
 */
 
 #define _GNU_SOURCE  /* setresuid, setresgid */
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +45,8 @@
 #include <unistd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #define EXIT_HALF 121
@@ -90,39 +99,108 @@ static void unverified (const char *what) {
 
 
 /*
-** The checks confine makes before its first change (-v): zone data
-** loaded, a single thread, the open descriptors listed, and the
-** privileges the steps need present in the effective and bounding sets.
+** The number of threads, from /proc/self/status.
 */
-static void check_first (cap_value_t keep) {
-  static const cap_value_t need[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+static int count_threads (void) {
   char line[256];
   int threads = 0;
-  size_t i;
-  FILE *f;
-  DIR *d;
-  struct dirent *e;
-  cap_t caps;
-  cap_flag_value_t v;
-
-  tzset();
-
-  f = fopen("/proc/self/status", "re");
+  FILE *f = fopen("/proc/self/status", "re");
   if (f == NULL)
     fail("/proc/self/status");
   while (fgets(line, sizeof line, f) != NULL)
     if (strncmp(line, "Threads:", 8) == 0)
       threads = atoi(line + 8);
   fclose(f);
-  if (threads != 1)
-    refuse("more than one thread");
+  return threads;
+}
 
-  d = opendir("/proc/self/fd");
+
+/*
+** Whether /dev/tty opens: a controlling terminal is there.
+*/
+static int has_ctty (void) {
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  close(fd);
+  return 1;
+}
+
+
+/*
+** Each capability's bits up to the last: effective, permitted and
+** inheritable from one capget, bounding and ambient from prctl; the
+** bounding bits go to `bound` when it is not NULL.
+*/
+static void read_caps (cap_value_t last, int *bound) {
+  static const cap_flag_t sets[] = {
+    CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
+  cap_t caps = cap_get_proc();
+  cap_flag_value_t v;
+  cap_value_t c;
+  size_t i;
+  int b;
+  if (caps == NULL)
+    fail("cap_get_proc");
+  for (c = 0; c <= last; c++) {
+    for (i = 0; i < sizeof sets / sizeof sets[0]; i++)
+      if (cap_get_flag(caps, c, sets[i], &v) != 0)
+        fail("cap_get_flag");
+    if ((b = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0)
+      fail("prctl PR_CAPBSET_READ");
+    if (bound != NULL)
+      bound[c] = b;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) < 0)
+      fail("prctl PR_CAP_AMBIENT_IS_SET");
+  }
+  cap_free(caps);
+}
+
+
+/*
+** What confine learns of each open descriptor: fstat, fstatfs and the
+** /proc/self/fd link.
+*/
+static void list_fds (void) {
+  char path[64], link[256];
+  struct dirent *e;
+  struct stat st;
+  struct statfs sf;
+  DIR *d = opendir("/proc/self/fd");
+  int self, fds[256], n = 0, i;
   if (d == NULL)
     fail("/proc/self/fd");
-  while ((e = readdir(d)) != NULL)  /* confine lists them; so do we */
-    (void)atoi(e->d_name);
+  self = dirfd(d);
+  while ((e = readdir(d)) != NULL && n < 256) {
+    long fd = strtol(e->d_name, NULL, 10);
+    if (e->d_name[0] != '.' && fd != self && fd < INT_MAX)
+      fds[n++] = (int)fd;
+  }
   closedir(d);
+  for (i = 0; i < n; i++) {
+    if (fstat(fds[i], &st) != 0)
+      continue;
+    (void)fstatfs(fds[i], &sf);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+    (void)readlink(path, link, sizeof link);
+  }
+}
+
+
+/*
+** The checks and preparation confine makes before its first change
+** (-v): the target's passwd entry, the terminal, the privileges each
+** step needs, zone data, a single thread, the descriptors.
+*/
+static void check_first (uid_t uid, cap_value_t keep, cap_value_t last) {
+  static const cap_value_t need[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+  size_t i;
+  cap_t caps;
+  cap_flag_value_t v;
+
+  (void)getpwuid(uid);  /* confine keeps the name and home it finds */
+  (void)has_ctty();
+  read_caps(last, NULL);
 
   caps = cap_get_proc();
   if (caps == NULL)
@@ -135,6 +213,14 @@ static void check_first (cap_value_t keep) {
     refuse("the kept capability is not in the bounding set");
   if (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) < 0)
     fail("prctl PR_GET_SECUREBITS");
+
+  tzset();
+  if (count_threads() != 1)
+    refuse("more than one thread");
+  list_fds();
+  (void)has_ctty();
+  if (count_threads() != 1)  /* again, after the caller's log */
+    refuse("more than one thread");
 }
 
 
@@ -142,16 +228,18 @@ static void check_first (cap_value_t keep) {
 ** Read the state back and compare it with the target (-v), then require
 ** every attempt to regain root to fail.
 */
-static void check_after (uid_t uid, gid_t gid, cap_value_t keep) {
+static void check_after (uid_t uid, gid_t gid, cap_value_t keep,
+                         cap_value_t last) {
   static const cap_flag_t sets[] = {
     CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
-  cap_value_t c, last = cap_max_bits() - 1;
+  cap_value_t c;
   uid_t ru, eu, su;
   gid_t rg, eg, sg, g;
   char cwd[4096];
   size_t i;
   cap_t caps;
   cap_flag_value_t v;
+  struct stat st;
 
   if (getresuid(&ru, &eu, &su) != 0 || ru != uid || eu != uid || su != uid)
     unverified("uid");
@@ -176,8 +264,10 @@ static void check_after (uid_t uid, gid_t gid, cap_value_t keep) {
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1
       || prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) != 0
       || prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) < 0
-      || getcwd(cwd, sizeof cwd) == NULL)
+      || getcwd(cwd, sizeof cwd) == NULL || stat("/", &st) != 0)
     unverified("flags");
+  if (count_threads() != 1 || has_ctty())
+    unverified("threads or terminal");
 
   g = 0;
   if (setuid(0) == 0 || setresuid(0, 0, 0) == 0
@@ -192,15 +282,22 @@ static void check_after (uid_t uid, gid_t gid, cap_value_t keep) {
 ** Run the confinement in the order confine's apply uses (its steps 6 to
 ** 9, without the jail, which this policy does not ask for).
 */
-static void confine_self (uid_t uid, gid_t gid, cap_value_t keep) {
-  cap_value_t c, last = cap_max_bits() - 1;
+static void confine_self (uid_t uid, gid_t gid, cap_value_t keep,
+                          cap_value_t last, int twin) {
+  int bound[64];
+  cap_value_t c;
   cap_t caps;
 
   if (setgroups(0, NULL) != 0)
     fail("setgroups");
 
-  for (c = 0; c <= last; c++)  /* bounding set: all but the kept one */
-    if (c != keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
+  /* bounding set: all but the kept one (the twin reads it first, and
+     drops only the bits that are set, as confine does) */
+  if (twin)
+    read_caps(last, bound);
+  for (c = 0; c <= last; c++)
+    if (c != keep && (!twin || bound[c])
+        && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
       fail("prctl PR_CAPBSET_DROP");
 
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)  /* survive setresuid */
@@ -237,7 +334,7 @@ int main (int argc, char **argv) {
   int arg = 1, noop = 0, verify = 0;
   uid_t uid;
   gid_t gid;
-  cap_value_t keep;
+  cap_value_t keep, last;
 
   if (arg < argc && strcmp(argv[arg], "-n") == 0) {
     noop = 1;
@@ -260,11 +357,14 @@ int main (int argc, char **argv) {
   if (noop)
     return 0;
 
+  last = cap_max_bits() - 1;
+  if (last >= 64)
+    refuse("more capabilities than this program knows");
   if (verify)
-    check_first(keep);
-  confine_self(uid, gid, keep);
+    check_first(uid, keep, last);
+  confine_self(uid, gid, keep, last, verify);
   if (verify)
-    check_after(uid, gid, keep);
+    check_after(uid, gid, keep, last);
   if (argc - arg == 3)
     return 0;
   execv(argv[arg + 3], argv + arg + 3);
