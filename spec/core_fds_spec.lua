@@ -14,6 +14,13 @@ local OURS = [[
   local function ours(fd)
     return not preload:find("vgpreload", 1, true) or fd < 1024
   end
+  local function count_ours(list)
+    local n = 0
+    for _, e in ipairs(list) do
+      if ours(e.fd) then n = n + 1 end
+    end
+    return n
+  end
 ]]
 
 
@@ -88,16 +95,9 @@ describe("confine.core", function()
       -- count must not depend on which way they were found
       local res = h.child(OURS .. [[
         local core = require("confine.core")
-        local function count()
-          local n = 0
-          for _, e in ipairs(core.fds()) do
-            if ours(e.fd) then n = n + 1 end
-          end
-          return n
-        end
-        local before, keep = count(), {}
+        local before, keep = count_ours(core.fds()), {}
         for i = 1, 300 do keep[i] = assert(io.open("/etc/passwd")) end
-        local after = count()
+        local after = count_ours(core.fds())
         for i = 1, 300 do keep[i]:close() end
         return { before, after }
       ]])
@@ -163,13 +163,7 @@ describe("confine.core", function()
 
     it("closes all from 3 up with an empty list or nil", function()
       local res = h.child(OPEN_KINDS .. [[
-        local function count()
-          local n = 0
-          for _, e in ipairs(core.fds()) do
-            if ours(e.fd) then n = n + 1 end
-          end
-          return n
-        end
+        local function count() return count_ours(core.fds()) end
         local a = core.close_fds({})
         local n1 = count()
         keep.f2 = io.open("/etc/passwd")
