@@ -13,6 +13,15 @@ foreach(v CONFINE_LUADIR CONFINE_LIBDIR CONFINE_BINDIR)
   endif()
 endforeach()
 
+# The directories go into a Lua string and a package.path: refuse what
+# would end the one or split the other.
+foreach(v CONFINE_LUADIR CONFINE_LIBDIR)
+  if("${${v}}" MATCHES "[\"\\;?\n]")
+    message(FATAL_ERROR "confine: cannot install the launcher script under "
+      "${${v}}: a path with \", \\, ;, ? or a newline")
+  endif()
+endforeach()
+
 set(dest "$ENV{DESTDIR}${CONFINE_BINDIR}/confine")
 file(READ "${CONFINE_SCRIPT}" text)
 

@@ -23,6 +23,12 @@ local EXIT_STATUS = 121
 --- The exit status of a process ended by a failed drop (for reading).
 M.EXIT_STATUS = EXIT_STATUS
 
+--- Whether a run in this process has begun its first irreversible step
+-- (for reading).  A run that fails after it ends the process or returns
+-- nil; a caller that sees an error raised all the same can tell from
+-- this that it is not "nothing changed".
+M.began = false
+
 local error, format, ipairs, pairs, pcall, require, tostring, type,
   loadfile = error, string.format, ipairs, pairs, pcall, require, tostring,
   type, loadfile
@@ -902,6 +908,7 @@ function M.run(t, opts)
   local gc_ok, gc_on = pcall(collectgarbage, "isrunning")
   local gc_restart = not gc_ok or gc_on  -- 5.1 cannot tell: assume on
   collectgarbage("stop")
+  M.began = true
   local function failed(s, msg, errno)
     local a, b, c, d = fail_closed(p, ctx, s, msg, errno)
     if gc_restart then collectgarbage("restart") end

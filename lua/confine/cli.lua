@@ -598,9 +598,14 @@ local function cmd_run(args, confine, core, verbose)
   end
 
   local status, msg
+  local applied = need("confine.apply")
   ok, status, msg = pcall(confine.apply, plan,
     { log = verbose and log or nil })
-  if not ok then
+  if not ok and applied.began then
+    -- apply fails closed itself; should anything raise all the same once
+    -- the drop has begun, it is still no "nothing changed"
+    die(EXIT_HALF, clean(status))
+  elseif not ok then
     die(EXIT_USAGE, in_file(path, status))
   elseif status == nil then
     -- on_error = "error": the process is half-confined; end it as apply
