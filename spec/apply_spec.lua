@@ -591,6 +591,19 @@ describe("confine.apply() as root", function()
       assert.are.same({ step = "setgroups", dirs = 0 }, r)
     end)
 
+    h.it_root("saying whether the first change was made (began)",
+      function()
+      local r = run(PRE .. [[
+        local applied = require("confine.apply")
+        local before = applied.began
+        local refused = pcall(confine.apply, { user = "no such user" })
+        local after_refusal = applied.began
+        confine.apply({ user = 65534, group = 65534 })
+        return { before, refused, after_refusal, applied.began }
+      ]])
+      assert.are.same({ false, false, false, true }, r)
+    end)
+
     h.it_root("whichever allocation fails after the first change",
       function()
       -- From the log line that ends the preparation on, allocation N
