@@ -130,9 +130,9 @@ static int has_ctty (void) {
 /*
 ** Each capability's bits up to the last: effective, permitted and
 ** inheritable from one capget, bounding and ambient from prctl; the
-** bounding bits go to `bound` when it is not NULL.
+** effective and bounding bits go to `eff` and `bound` when not NULL.
 */
-static void read_caps (cap_value_t last, int *bound) {
+static void read_caps (cap_value_t last, int *eff, int *bound) {
   static const cap_flag_t sets[] = {
     CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
   cap_t caps = cap_get_proc();
@@ -143,9 +143,12 @@ static void read_caps (cap_value_t last, int *bound) {
   if (caps == NULL)
     fail("cap_get_proc");
   for (c = 0; c <= last; c++) {
-    for (i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    for (i = 0; i < sizeof sets / sizeof sets[0]; i++) {
       if (cap_get_flag(caps, c, sets[i], &v) != 0)
         fail("cap_get_flag");
+      if (eff != NULL && sets[i] == CAP_EFFECTIVE)
+        eff[c] = v == CAP_SET;
+    }
     if ((b = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0)
       fail("prctl PR_CAPBSET_READ");
     if (bound != NULL)
@@ -194,22 +197,16 @@ static void list_fds (void) {
 */
 static void check_first (uid_t uid, cap_value_t keep, cap_value_t last) {
   static const cap_value_t need[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+  int eff[64], bound[64];
   size_t i;
-  cap_t caps;
-  cap_flag_value_t v;
 
   (void)getpwuid(uid);  /* confine keeps the name and home it finds */
   (void)has_ctty();
-  read_caps(last, NULL);
-
-  caps = cap_get_proc();
-  if (caps == NULL)
-    fail("cap_get_proc");
+  read_caps(last, eff, bound);
   for (i = 0; i < sizeof need / sizeof need[0]; i++)
-    if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) != 0 || v != CAP_SET)
+    if (need[i] > last || !eff[need[i]])
       refuse("a privilege a step needs is missing");
-  cap_free(caps);
-  if (prctl(PR_CAPBSET_READ, keep, 0, 0, 0) != 1)
+  if (keep > last || !bound[keep])
     refuse("the kept capability is not in the bounding set");
   if (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) < 0)
     fail("prctl PR_GET_SECUREBITS");
@@ -294,7 +291,7 @@ static void confine_self (uid_t uid, gid_t gid, cap_value_t keep,
   /* bounding set: all but the kept one (the twin reads it first, and
      drops only the bits that are set, as confine does) */
   if (twin)
-    read_caps(last, bound);
+    read_caps(last, NULL, bound);
   for (c = 0; c <= last; c++)
     if (c != keep && (!twin || bound[c])
         && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)

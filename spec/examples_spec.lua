@@ -142,6 +142,21 @@ local function fields(out)
 end
 
 
+-- Assert the confinement a run script reported: nobody's ids four times,
+-- no groups, no_new_privs, the jail as root, and the capability sets
+-- `caps` gives (CapInh, CapPrm, CapEff, CapBnd, CapAmb).
+local function assert_confined(t, dir, caps)
+  assert.equal("65534 65534 65534 65534", t.Uid)
+  assert.equal("65534 65534 65534 65534", t.Gid)
+  assert.equal("", t.Groups)
+  for _, set in ipairs({ "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" }) do
+    assert.equal(caps[set], t[set], set)
+  end
+  assert.equal("1", t.NoNewPrivs)
+  assert.equal(dir .. "/root", t.Root)
+end
+
+
 describe("examples", function()
 
   describe("httpd", function()
@@ -152,17 +167,9 @@ describe("examples", function()
         assert.equal("", err)
         assert.equal(0, code)
         assert.matches("Served from a jail", out)
-        local t = fields(out)
-        assert.equal("65534 65534 65534 65534", t.Uid)
-        assert.equal("65534 65534 65534 65534", t.Gid)
-        assert.equal("", t.Groups)
-        assert.equal(NET_BIND_SERVICE, t.CapInh)
-        assert.equal(NET_BIND_SERVICE, t.CapPrm)
-        assert.equal(NET_BIND_SERVICE, t.CapEff)
-        assert.equal(NET_BIND_SERVICE, t.CapBnd)
-        assert.equal(NET_BIND_SERVICE, t.CapAmb)
-        assert.equal("1", t.NoNewPrivs)
-        assert.equal(dir .. "/root", t.Root)
+        assert_confined(fields(out), dir, { CapInh = NET_BIND_SERVICE,
+          CapPrm = NET_BIND_SERVICE, CapEff = NET_BIND_SERVICE,
+          CapBnd = NET_BIND_SERVICE, CapAmb = NET_BIND_SERVICE })
         assert.matches("\nhttpd: ok", out)
         -- the daemon was stopped (not: nothing on the port, which another
         -- suite may use by now)
@@ -216,17 +223,9 @@ describe("examples", function()
         assert.equal(0, code)
         assert.matches("luad: listening on 127%.0%.0%.1:" .. port
           .. " as uid 65534", out)
-        local t = fields(out)
-        assert.equal("65534 65534 65534 65534", t.Uid)
-        assert.equal("65534 65534 65534 65534", t.Gid)
-        assert.equal("", t.Groups)
-        assert.equal(NONE, t.CapInh)
-        assert.equal(NET_BIND_SERVICE, t.CapPrm)
-        assert.equal(NET_BIND_SERVICE, t.CapEff)
-        assert.equal(NET_BIND_SERVICE, t.CapBnd)
-        assert.equal(NONE, t.CapAmb)
-        assert.equal("1", t.NoNewPrivs)
-        assert.equal(dir .. "/root", t.Root)
+        assert_confined(fields(out), dir, { CapInh = NONE,
+          CapPrm = NET_BIND_SERVICE, CapEff = NET_BIND_SERVICE,
+          CapBnd = NET_BIND_SERVICE, CapAmb = NONE })
         assert.matches("hello from luad: GET / HTTP/1%.1\n"
           .. "uid 65534 65534 65534, gid 65534 65534 65534, groups {}\n"
           .. "effective caps {cap_net_bind_service},"

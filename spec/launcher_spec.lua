@@ -109,6 +109,28 @@ local function one_clean_line(err)
 end
 
 
+-- `check` on a temporary policy file holding `text` (mode and owner as
+-- policy() takes them), removed afterwards: status, stdout, stderr and
+-- the file's path.
+local function check(text, mode, owner)
+  local path = policy(text, mode, owner)
+  local code, out, err = confine("check " .. q(path))
+  os.remove(path)
+  return code, out, err, path
+end
+
+
+-- The same for a file that must be refused: status 2 and one clean line
+-- naming the file; returns that line and stdout.
+local function refused(text, mode, owner)
+  local code, out, err, path = check(text, mode, owner)
+  assert.equal(2, code)
+  one_clean_line(err)
+  assert.truthy(err:find(path, 1, true))
+  return err, out
+end
+
+
 -- The confinement lines of a /proc/PID/status text, as a table.
 local function status_fields(text)
   local t = {}
@@ -565,9 +587,7 @@ describe(launcher.name, function()
 
   describe("check", function()
     h.it_root("prints the plan of a valid policy and exits 0", function()
-      local path = policy(NOBODY)
-      local code, out, err = confine("check " .. q(path))
-      os.remove(path)
+      local code, out, err = check(NOBODY)
       assert.equal(0, code)
       assert.equal("", err)
       assert.matches("setresuid", out)
@@ -595,13 +615,8 @@ return { user = "nobody", chroot = "srv" }]], "policy.chroot" },
     for _, case in ipairs(bad) do
       it("exits 2 with one line naming the file for " .. case[1],
         function()
-          local path = policy(case[2])
-          local code, out, err = confine("check " .. q(path))
-          os.remove(path)
-          assert.equal(2, code)
+          local err, out = refused(case[2])
           assert.equal("", out)
-          one_clean_line(err)
-          assert.truthy(err:find(path, 1, true))
           assert.matches(case[3], err)
         end)
     end
@@ -609,14 +624,9 @@ return { user = "nobody", chroot = "srv" }]], "policy.chroot" },
     it("checks the jail, not only the policy's fields", function()
       for jail, reason in pairs({ ["/tmp"] = "writable by group or others",
         ["/nonexistent/jail"] = "No such file or directory" }) do
-        local path = policy(format([[
+        local err, out = refused(format([[
 return { user = "nobody", chroot = %q }]], jail))
-        local code, out, err = confine("check " .. q(path))
-        os.remove(path)
-        assert.equal(2, code)
         assert.equal("", out)
-        one_clean_line(err)
-        assert.truthy(err:find(path, 1, true))
         assert.matches("policy%.chroot: \"" .. jail .. "\"", err)
         assert.matches(reason, err)
       end
@@ -667,27 +677,20 @@ while true do pcall(string.rep, "x", 1e8) end]] },
     }) do
       it("exits 2 with one line within seconds for " .. case[1],
         function()
-          local path = policy(case[3])
           local start = os.time()
-          local code, out, err = confine("check " .. q(path))
-          os.remove(path)
+          local err, out = refused(case[3])
           assert.is_true(os.time() - start <= 10)
-          assert.equal(2, code)
           assert.equal("", out)
-          one_clean_line(err)
-          assert.truthy(err:find(path, 1, true))
           assert.truthy(err:find(case[2], 1, true))
         end)
     end
 
     it("lets no policy file reach string.dump through a string",
       function()
-        local path = policy([[
+        local code, out, err = check([[
 local d = ("").dump
 return { user = d and "leaked" or "nobody",
   chdir = d and d(function() end) or nil }]])
-        local code, out, err = confine("check " .. q(path))
-        os.remove(path)
         assert.equal("", err)
         assert.equal(0, code)
         assert.is_nil(out:find("leaked", 1, true))
@@ -701,32 +704,18 @@ return { user = d and "leaked" or "nobody",
     end)
 
     it("refuses a world-writable policy file", function()
-      local path = policy(NOBODY, "0666")
-      local code, _, err = confine("check " .. q(path))
-      os.remove(path)
-      assert.equal(2, code)
-      one_clean_line(err)
-      assert.truthy(err:find(path, 1, true))
-      assert.matches("writable", err)
+      assert.matches("writable", (refused(NOBODY, "0666")))
     end)
 
     it("refuses a group-writable policy file", function()
-      local path = policy(NOBODY, "0620")
-      local code, _, err = confine("check " .. q(path))
-      os.remove(path)
+      local code, _, err = check(NOBODY, "0620")
       assert.equal(2, code)
       one_clean_line(err)
       assert.matches("writable", err)
     end)
 
     h.it_root("refuses a policy file owned by someone else", function()
-      local path = policy(NOBODY, "0644", "65534:65534")
-      local code, _, err = confine("check " .. q(path))
-      os.remove(path)
-      assert.equal(2, code)
-      one_clean_line(err)
-      assert.truthy(err:find(path, 1, true))
-      assert.matches("owned", err)
+      assert.matches("owned", (refused(NOBODY, "0644", "65534:65534")))
     end)
   end)
 
